@@ -1,0 +1,3 @@
+from automations.cli import main
+
+raise SystemExit(main())

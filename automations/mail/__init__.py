@@ -1,0 +1,1 @@
+"""Mail: composing messages (compose), rendering templates (render) and transports (outbox, smtp)."""

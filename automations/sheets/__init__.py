@@ -1,0 +1,1 @@
+"""Sheet backends: the protocol (base), the local workbook and Google Sheets."""

@@ -1,0 +1,89 @@
+"""The edge between Passerelle and wherever the sheets live.
+
+A backend only moves grids of cell values in and out. Everything that gives them meaning
+(matching headers, parsing cells, finding the row a patch belongs to) is shared code in
+``automations.sheets.locate`` and ``automations.headers``, so both backends behave the same and
+report the same errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+CellValue = str | int | float | bool | datetime | date | None
+"""A cell as read or written. ``str`` values are always literal text: backends never let a sheet
+evaluate them as a formula, whoever typed them."""
+
+Grid = list[list[CellValue]]
+"""A sheet's used range, row 1 (the headers) first; rows may be shorter than the header."""
+
+
+@dataclass(frozen=True)
+class RowKey:
+    """How a patch finds its row at write time, never by position.
+
+    A row is found by its Référence; a row that has none yet (Passerelle is about to give it one)
+    is found by its fingerprint: the text of its cells when it was read.
+    """
+
+    reference: str | None
+    fingerprint: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CellPatch:
+    sheet: str
+    row: RowKey
+    column: str
+    value: CellValue
+
+
+@dataclass(frozen=True)
+class RowAppend:
+    sheet: str
+    values: Mapping[str, CellValue]
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """What Passerelle expects of a sheet: its name, headers (in default order) and which it owns."""
+
+    name: str
+    headers: tuple[str, ...]
+    reference: str | None = "Référence"
+    required: tuple[str, ...] = ()
+    owned: tuple[str, ...] = ()
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class WriteResult:
+    """Patches that found no row (the row was deleted, or its Référence is now ambiguous)."""
+
+    unresolved: list[CellPatch] = field(default_factory=list)
+
+
+class SheetStore(Protocol):
+    def read(self, sheets: Sequence[str]) -> dict[str, Grid | None]:
+        """Every named sheet in as few requests as the backend allows; ``None`` for a missing sheet."""
+        ...
+
+    def write(
+        self,
+        layouts: Mapping[str, SheetLayout],
+        patches: Sequence[CellPatch],
+        appends: Sequence[RowAppend] = (),
+    ) -> WriteResult:
+        """Locate each patch's row afresh, add missing owned headers, write, append: one batch."""
+        ...
+
+    def replace(self, layout: SheetLayout, grid: Grid) -> None:
+        """Rewrite a sheet Passerelle owns whole (the summary), creating it if needed."""
+        ...
+
+    def ensure(self, layouts: Sequence[SheetLayout]) -> None:
+        """Create missing sheets with their header row; add dropdowns and protections where supported."""
+        ...
