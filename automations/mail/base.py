@@ -7,6 +7,7 @@ success are exceptions the caller records in the send journal:
 - ``DeliveryDeferred``: temporary (SMTP 4xx, dropped connection that could not be re-opened for
   this message); the email stays due and a later run tries again.
 - ``DeliveryRefused``: permanent for this recipient (SMTP 5xx); never retried, reported in "État".
+- ``DeliveryUncertain``: the server may or may not have taken it; left for a person to check.
 - ``automations.errors.TransportError``: nothing can be sent at all (authentication, TLS,
   unreachable server); the batch stops.
 """
@@ -24,6 +25,11 @@ class DeliveryDeferred(Exception):
 
 class DeliveryRefused(Exception):
     """The server refused this message for good; ``str()`` is its answer, shown in French in "État"."""
+
+
+class DeliveryUncertain(Exception):
+    """The connection broke after the message was handed over but before the server confirmed it:
+    nobody can tell whether it left, so it is reported "à vérifier" and never re-sent blindly."""
 
 
 class Transport(Protocol):

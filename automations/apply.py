@@ -1,0 +1,106 @@
+"""Executing a Plan: the one place where jobs have side effects, the same for every job.
+
+Order matters for "never twice": every message is rendered first (a template error sends
+nothing); each email is journaled pending, handed over, then journaled sent; the cells that record
+the sendings are written last, in one batch, even when the batch stops half-way. If that write is
+lost, the next run repairs the sheet from the journal instead of sending again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+
+from automations.journal import DEFERRED, REFUSED, SENT, Journal
+from automations.mail.base import DeliveryDeferred, DeliveryRefused, DeliveryUncertain, Transport
+from automations.mail.compose import compose
+from automations.mail.render import Renderer
+from automations.plan import EmailOrder, Plan, Problem
+from automations.sheets.base import CellPatch, SheetLayout, SheetStore
+
+
+@dataclass
+class Outcome:
+    job: str
+    sent: list[EmailOrder] = field(default_factory=list)
+    deferred: list[tuple[EmailOrder, str]] = field(default_factory=list)
+    refused: list[tuple[EmailOrder, str]] = field(default_factory=list)
+    uncertain: list[EmailOrder] = field(default_factory=list)
+    cells_written: int = 0
+    rows_added: int = 0
+    unresolved: list[CellPatch] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Everything a plan is applied to; built once per run by the runner."""
+
+    store: SheetStore
+    layouts: Mapping[str, SheetLayout]
+    transport: Transport
+    journal: Journal
+    renderer: Renderer
+    sender: Address
+    domain: str
+
+
+def render_all(plan: Plan, edges: Edges, now: datetime) -> list[tuple[EmailOrder, EmailMessage]]:
+    return [
+        (
+            order,
+            compose(order, edges.renderer.render(order.kind, order.context), edges.sender, now, edges.domain),
+        )
+        for order in plan.emails
+    ]
+
+
+def _status(order: EmailOrder, text: str) -> CellPatch:
+    return CellPatch(order.sheet, order.row, order.status_column, text)
+
+
+def _send_one(
+    order: EmailOrder, message: EmailMessage, edges: Edges, now: datetime, outcome: Outcome
+) -> list:
+    journal = edges.journal
+    journal.pending(order.key, order.kind, order.person, order.session, order.to_address, now)
+    try:
+        edges.transport.send(message)
+    except DeliveryDeferred as error:
+        journal.settle(order.key, DEFERRED, now, str(error))
+        outcome.deferred.append((order, str(error)))
+        return [_status(order, f"Envoi reporté (le serveur a demandé de réessayer) : {error}")]
+    except DeliveryRefused as error:
+        journal.settle(order.key, REFUSED, now, str(error))
+        outcome.refused.append((order, str(error)))
+        return [_status(order, f"Adresse refusée par le serveur : {error}")]
+    except DeliveryUncertain:
+        outcome.uncertain.append(order)
+        return [
+            _status(
+                order, f"À vérifier : l'envoi du {now:%d/%m/%Y à %H:%M} n'a pas été confirmé par le serveur"
+            )
+        ]
+    journal.settle(order.key, SENT, now)
+    outcome.sent.append(order)
+    return list(order.on_sent)
+
+
+def apply(plan: Plan, edges: Edges, now: datetime) -> Outcome:
+    messages = render_all(plan, edges, now)
+    outcome = Outcome(plan.job, problems=list(plan.problems))
+    patches = list(plan.patches)
+    try:
+        if messages:
+            with edges.transport:
+                for order, message in messages:
+                    patches.extend(_send_one(order, message, edges, now, outcome))
+    finally:
+        result = edges.store.write(edges.layouts, patches, plan.appends)
+        outcome.cells_written = len(patches) - len(result.unresolved)
+        outcome.rows_added = len(plan.appends)
+        outcome.unresolved = result.unresolved
+    return outcome

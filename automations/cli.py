@@ -1,0 +1,96 @@
+"""The ``passerelle`` command: parses arguments, calls the library, turns errors into one sentence.
+
+Exit codes: 0 the run completed (row problems are reported, not fatal); 1 it could not run
+(sheet, template or transport problem); 2 bad configuration or arguments; 3 another run holds the
+lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from automations import config as config_module
+from automations import demo, runner
+from automations.apply import Outcome
+from automations.errors import AlreadyRunningError, ConfigError, PasserelleError
+from automations.report import format_outcome, format_plan
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def local_now(value: str | None = None) -> datetime:
+    """--now as Europe/Paris wall-clock time without tzinfo, like dates typed in sheets."""
+    if value is None:
+        return datetime.now(PARIS).replace(tzinfo=None, microsecond=0)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--now {value!r} is not an ISO date-time such as 2026-12-03T09:00.") from None
+    return moment.astimezone(PARIS).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _print_results(results) -> None:
+    for result in results:
+        print(format_outcome(result) if isinstance(result, Outcome) else format_plan(result))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = config_module.load(config_module.locate(args.config))
+    _print_results(runner.run(config, args.jobs, local_now(args.now), dry_run=args.dry_run))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    folder = Path(args.dir).resolve()
+    now = local_now(args.now)
+    config_path = demo.build(folder, now)
+    print(f"Demo built in {folder}")
+    _print_results(runner.run(config_module.load(config_path), [], now))
+    print(
+        f"\nLook at:\n  {folder / 'outbox'}  the emails, one .eml file each (open them with any mail client)\n"
+        f"  {folder / 'passerelle.xlsx'}  the workbook: « Orientations » now shows Session, "
+        "Invitation envoyée le and État\n"
+        f"Run again (nothing new is sent): passerelle run --config {config_path}"
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="passerelle",
+        description="Invite referred job seekers to the cooperative's information sessions and follow them up.",
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run jobs once (all of them by default)")
+    run.add_argument("jobs", nargs="*", metavar="JOB", help=f"among: {', '.join(runner.JOBS)}")
+    run.add_argument("--dry-run", action="store_true", help="print the plan: who gets what, which cells change")
+    run.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris), e.g. 2026-12-03T09:00")
+    run.add_argument("--config", help="configuration file (default: $PASSERELLE_CONFIG or config/passerelle.toml)")
+    run.set_defaults(handler=cmd_run)
+
+    demo_cmd = commands.add_parser("demo", help="build the demo story in a folder and run it")
+    demo_cmd.add_argument("dir", nargs="?", default="passerelle-demo", help="folder (default ./passerelle-demo)")
+    demo_cmd.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris)")
+    demo_cmd.set_defaults(handler=cmd_demo)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as error:
+        print(f"passerelle: {error}", file=sys.stderr)
+        return 2
+    except AlreadyRunningError as error:
+        print(f"passerelle: {error}", file=sys.stderr)
+        return 3
+    except PasserelleError as error:
+        print(f"passerelle: {error}", file=sys.stderr)
+        return 1

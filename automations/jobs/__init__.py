@@ -1,0 +1,1 @@
+"""One module per job; each is pure: tables, journal facts, clock and settings in, a Plan out."""

@@ -1,0 +1,111 @@
+"""The send journal: what was handed to the mail transport, so nothing is ever sent twice.
+
+SQLite in the state folder. An entry is written "pending" before the message is handed over and
+"sent" after the transport confirms; a pending entry found later means a run stopped mid-send and
+nobody can tell whether the email left, so it is never re-sent blindly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+PENDING, SENT, DEFERRED, REFUSED = "pending", "sent", "deferred", "refused"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS emails (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    person TEXT NOT NULL,
+    session TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS emails_person ON emails (person);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    kind: str
+    person: str
+    session: str
+    recipient: str
+    status: str
+    attempts: int
+    updated_at: datetime
+    detail: str
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def entries(self) -> list[Entry]:
+        rows = self._db.execute(
+            "SELECT key, kind, person, session, recipient, status, attempts, updated_at, detail FROM emails"
+        )
+        return [Entry(*row[:7], datetime.fromisoformat(row[7]), row[8]) for row in rows]
+
+    def _record(
+        self,
+        key: str,
+        kind: str,
+        person: str,
+        session: str,
+        recipient: str,
+        status: str,
+        at: datetime,
+        detail: str = "",
+        attempt: int = 0,
+    ) -> None:
+        self._db.execute(
+            """INSERT INTO emails (key, kind, person, session, recipient, status, attempts, updated_at, detail)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(key) DO UPDATE SET recipient=excluded.recipient, status=excluded.status,
+                   attempts=attempts + excluded.attempts, updated_at=excluded.updated_at,
+                   detail=excluded.detail""",
+            (key, kind, person, session, recipient, status, attempt, at.isoformat(), detail),
+        )
+
+    def pending(self, key: str, kind: str, person: str, session: str, recipient: str, at: datetime) -> None:
+        self._record(key, kind, person, session, recipient, PENDING, at, attempt=1)
+
+    def settle(self, key: str, status: str, at: datetime, detail: str = "") -> None:
+        self._db.execute(
+            "UPDATE emails SET status=?, updated_at=?, detail=? WHERE key=?",
+            (status, at.isoformat(), detail, key),
+        )
+
+    def forget(self, people: Iterable[str]) -> None:
+        self._db.executemany("DELETE FROM emails WHERE person=?", [(p,) for p in people])
+
+
+class JournalFacts:
+    """A read-only snapshot of the journal that pure planning code can query."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self._by_key = {entry.key: entry for entry in entries}
+
+    def get(self, key: str) -> Entry | None:
+        return self._by_key.get(key)
+
+    def of(self, kind: str, person: str) -> list[Entry]:
+        return sorted(
+            (e for e in self._by_key.values() if e.kind == kind and e.person == person),
+            key=lambda e: e.updated_at,
+        )

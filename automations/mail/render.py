@@ -1,0 +1,60 @@
+"""Rendering email templates: every message of a run is rendered before the first one is sent.
+
+Each kind has three files in the templates folder: ``KIND.subject.txt``, ``KIND.txt`` and
+``KIND.html``. HTML is autoescaped (values come from sheets people type into); a missing variable
+is an error (StrictUndefined), caught here as a ``TemplateError`` naming the file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from automations.errors import TemplateError
+
+PARTS = ("subject.txt", "txt", "html")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+class Renderer:
+    def __init__(self, folder: Path) -> None:
+        if not folder.is_dir():
+            raise TemplateError(f"The email templates folder {folder} does not exist.")
+        self.folder = folder
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(folder),
+            undefined=jinja2.StrictUndefined,
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
+        subject, text, html = (self._render(f"{kind}.{part}", context) for part in PARTS)
+        return Rendered(" ".join(subject.split()), text, html)
+
+    def _render(self, name: str, context: Mapping[str, Any]) -> str:
+        try:
+            return self.env.get_template(name).render(context)
+        except jinja2.TemplateNotFound:
+            raise TemplateError(f"The email template {self.folder / name} is missing.") from None
+        except jinja2.TemplateSyntaxError as error:
+            raise TemplateError(
+                f"The email template {self.folder / name} has a syntax error at line {error.lineno}: "
+                f"{error.message}."
+            ) from None
+        except jinja2.UndefinedError as error:
+            raise TemplateError(
+                f"The email template {self.folder / name} uses an unknown value: {error}."
+            ) from None

@@ -1,0 +1,145 @@
+"""Referrals and sessions as plain values, parsed from bound table rows.
+
+Parsing never raises for one row: a row that cannot be used carries its problems (French
+sentences naming the column), so the job reports it in "État" and carries on with the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from automations import cells
+from automations.cells import CellProblem
+from automations.tables import Row, Table
+
+
+@dataclass(frozen=True)
+class Referral:
+    row: Row
+    reference: str
+    """The Référence in the sheet, or the one Passerelle derives for a row that has none yet."""
+    first_name: str
+    last_name: str
+    email: str | None
+    advisor: str
+    advisor_email: str | None
+    referred_on: date | None
+    consent: bool
+    session: str
+    answer: bool | None
+    invited_on: datetime | None
+    status: str
+    problems: tuple[str, ...] = ()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def has_reference(self) -> bool:
+        return bool(self.row.text("reference"))
+
+
+@dataclass(frozen=True)
+class Session:
+    row: Row
+    reference: str
+    starts: datetime | None
+    ends: datetime | None
+    place: str
+    address: str
+    seats: int
+    host: str
+    contact: str | None
+    cancelled: bool
+    problems: tuple[str, ...] = field(default=())
+
+
+class _Collector:
+    """Parses cells of one row, remembering each problem with the column it came from."""
+
+    def __init__(self, table: Table, row: Row) -> None:
+        self.table, self.row = table, row
+        self.problems: list[str] = []
+        self.failed: set[str] = set()
+
+    def get(self, key: str, parse: Callable, default=None):
+        if key not in self.table.present:
+            return default
+        try:
+            value = parse(self.row[key])
+        except CellProblem as problem:
+            self.problems.append(f"{self.table.spec.label(key)} : {problem}")
+            self.failed.add(key)
+            return default
+        return default if value is None else value
+
+
+def derived_reference(prefix: str, *parts: str) -> str:
+    """A Référence computed from what identifies a row, so a run that crashed before writing it
+    derives the same one next time and the send journal still recognises the person."""
+    digest = hashlib.sha256("\x1f".join(p.casefold().strip() for p in parts).encode()).hexdigest()
+    return f"{prefix}-{digest[:8].upper()}"
+
+
+def referral(table: Table, row: Row) -> Referral:
+    c = _Collector(table, row)
+    email = c.get("email", cells.parse_email)
+    referred_on = c.get("date_orientation", cells.parse_date)
+    reference = row.text("reference") or derived_reference(
+        "OR", row.text("email"), row.text("nom"), row.text("prenom"), row.text("date_orientation")
+    )
+    return Referral(
+        row=row,
+        reference=reference,
+        first_name=row.text("prenom"),
+        last_name=row.text("nom"),
+        email=email,
+        advisor=row.text("conseiller"),
+        advisor_email=c.get("email_conseiller", _optional_email),
+        referred_on=referred_on,
+        consent=bool(c.get("accord", cells.parse_yes_no, False)),
+        session=row.text("session"),
+        answer=c.get("reponse", cells.parse_yes_no),
+        invited_on=c.get("invitation", cells.parse_datetime),
+        status=row.text("etat"),
+        problems=tuple(c.problems),
+    )
+
+
+def session(table: Table, row: Row) -> Session:
+    c = _Collector(table, row)
+    day = c.get("date", cells.parse_date)
+    start = c.get("debut", cells.parse_time)
+    end = c.get("fin", cells.parse_time)
+    seats = c.get("places", cells.parse_count)
+    for key, value, missing in (
+        ("date", day, "la date est vide"),
+        ("places", seats, "le nombre de places est vide"),
+    ):
+        if value is None and key not in c.failed:
+            c.problems.append(f"{table.spec.label(key)} : {missing}")
+    starts = datetime.combine(day, start or time(0)) if day else None
+    reference = row.text("reference") or (
+        f"R-{starts:%Y%m%d-%H%M}" if starts else derived_reference("R", *row.fingerprint)
+    )
+    return Session(
+        row=row,
+        reference=reference,
+        starts=starts,
+        ends=datetime.combine(day, end) if day and end else None,
+        place=row.text("lieu"),
+        address=row.text("adresse"),
+        seats=seats or 0,
+        host=row.text("animateur"),
+        contact=c.get("email_contact", _optional_email),
+        cancelled=bool(c.get("annulee", cells.parse_yes_no, False)),
+        problems=tuple(c.problems),
+    )
+
+
+def _optional_email(value: cells.CellValue) -> str | None:
+    return cells.parse_email(value) if cells.text(value) else None

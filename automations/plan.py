@@ -1,0 +1,75 @@
+"""What a job decided to do, as plain data: emails to send and cells to write.
+
+A job never performs I/O; it returns a ``Plan``. ``--dry-run`` prints it, ``apply`` executes it.
+Cells that record a sending ("Invitation envoyée le") travel with their email and are written only
+once the email has really gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from automations.sheets.base import CellPatch, RowAppend, RowKey
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    """The session as the seeker's calendar should show it (.ics attachment)."""
+
+    uid: str
+    starts: datetime
+    ends: datetime
+    summary: str
+    location: str
+    description: str
+    organizer: str | None
+    sequence: int = 0
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class EmailOrder:
+    kind: str
+    """Template name, e.g. "invitation"."""
+    person: str
+    session: str
+    to_name: str
+    to_address: str
+    reply_to: str | None
+    context: Mapping[str, Any]
+    sheet: str
+    row: RowKey
+    status_column: str
+    on_sent: tuple[CellPatch, ...] = ()
+    event: CalendarEvent | None = None
+
+    @property
+    def key(self) -> str:
+        """Idempotency key: one email of a kind per person and session, ever."""
+        return f"{self.kind}|{self.person}|{self.session}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    sheet: str
+    row: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"« {self.sheet} », ligne {self.row}" if self.row else f"« {self.sheet} »"
+        return f"{where} : {self.message}"
+
+
+@dataclass
+class Plan:
+    job: str
+    emails: list[EmailOrder] = field(default_factory=list)
+    patches: list[CellPatch] = field(default_factory=list)
+    appends: list[RowAppend] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.emails or self.patches or self.appends)

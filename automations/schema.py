@@ -1,0 +1,94 @@
+"""The sheets Passerelle works with: their default names and headers, keyed for the code.
+
+Code refers to a column by key ("email"); people see its label ("Email"), which the config may
+rename. ``SheetSpec.layout()`` gives the label-only view the backends work with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from automations.sheets.base import SheetLayout
+
+YES_NO = ("Oui", "Non")
+PRESENCE = ("Présent·e", "Absent·e", "Excusé·e")
+STAGES = ("Candidat·e", "Diagnostic", "CAPE signé", "CESA signé", "Sortie")
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    key: str
+    name: str
+    columns: Mapping[str, str]
+    required: tuple[str, ...] = ()
+    owned: tuple[str, ...] = ()
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    reference: str | None = "reference"
+
+    def label(self, key: str) -> str:
+        return self.columns[key]
+
+    def layout(self) -> SheetLayout:
+        return SheetLayout(
+            name=self.name,
+            headers=tuple(self.columns.values()),
+            reference=self.columns[self.reference] if self.reference else None,
+            required=tuple(self.columns[k] for k in self.required),
+            owned=tuple(self.columns[k] for k in self.owned),
+            choices={self.columns[k]: v for k, v in self.choices.items()},
+        )
+
+    def renamed(self, name: str | None, labels: Mapping[str, str]) -> SheetSpec:
+        return replace(self, name=name or self.name, columns={**self.columns, **labels})
+
+
+ORIENTATIONS = SheetSpec(
+    key="orientations",
+    name="Orientations",
+    columns={
+        "reference": "Référence",
+        "nom": "Nom",
+        "prenom": "Prénom",
+        "email": "Email",
+        "telephone": "Téléphone",
+        "conseiller": "Conseiller·ère",
+        "email_conseiller": "Email conseiller·ère",
+        "projet": "Projet",
+        "activ_crea": "Activ'Créa",
+        "accord": "Accord de partage",
+        "date_orientation": "Date d'orientation",
+        "remarques": "Remarques",
+        "session": "Session",
+        "invitation": "Invitation envoyée le",
+        "rappel": "Rappel envoyé le",
+        "reponse": "Réponse",
+        "relance": "Relance envoyée le",
+        "etat": "État",
+    },
+    required=("nom", "prenom", "email"),
+    owned=("reference", "session", "invitation", "rappel", "reponse", "relance", "etat"),
+    choices={"activ_crea": YES_NO, "accord": YES_NO, "reponse": YES_NO},
+)
+
+REUNIONS = SheetSpec(
+    key="reunions",
+    name="Réunions",
+    columns={
+        "reference": "Référence",
+        "date": "Date",
+        "debut": "Heure de début",
+        "fin": "Heure de fin",
+        "lieu": "Lieu",
+        "adresse": "Adresse ou lien",
+        "places": "Places",
+        "animateur": "Animateur·rice",
+        "email_contact": "Email contact",
+        "annulee": "Annulée",
+    },
+    required=("date", "debut", "places"),
+    owned=("reference",),
+    choices={"annulee": YES_NO},
+)
+
+SPECS: dict[str, SheetSpec] = {spec.key: spec for spec in (ORIENTATIONS, REUNIONS)}

@@ -1,0 +1,79 @@
+"""Turning row-keyed patches into positions on a freshly read grid: shared by every backend.
+
+Backends call this on the grid they read right before writing, so a row found here is where the
+row is now, even if a person sorted the sheet or inserted rows since the run's first read.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from automations.cells import text
+from automations.sheets.base import CellPatch, CellValue, Grid, RowAppend, RowKey, SheetLayout
+from automations.tables import fingerprint, header_positions
+
+
+@dataclass
+class PositionalWrites:
+    """0-based positions in the grid; row 0 is the header row."""
+
+    new_headers: list[tuple[int, str]] = field(default_factory=list)
+    cells: list[tuple[int, int, CellValue]] = field(default_factory=list)
+    appended: list[list[CellValue]] = field(default_factory=list)
+    first_appended_row: int = 0
+    unresolved: list[CellPatch] = field(default_factory=list)
+
+
+def _column_index(label: str, positions: dict[str, int], writes: PositionalWrites, width: int) -> int:
+    if label not in positions:
+        positions[label] = width + len(writes.new_headers)
+        writes.new_headers.append((positions[label], label))
+    return positions[label]
+
+
+def _row_finder(grid: Grid, layout: SheetLayout, positions: dict[str, int]):
+    by_reference: dict[str, list[int]] = defaultdict(list)
+    by_fingerprint: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    ref_col = positions.get(layout.reference) if layout.reference else None
+    for index, row in enumerate(grid[1:], start=1):
+        reference = text(row[ref_col]) if ref_col is not None and ref_col < len(row) else ""
+        if reference:
+            by_reference[reference].append(index)
+        else:
+            by_fingerprint[fingerprint(row)].append(index)
+
+    def find(key: RowKey) -> int | None:
+        matches = by_reference[key.reference] if key.reference else by_fingerprint[key.fingerprint]
+        return matches[0] if len(matches) == 1 else None
+
+    return find
+
+
+def plan_positional_writes(
+    grid: Grid,
+    layout: SheetLayout,
+    patches: Sequence[CellPatch],
+    appends: Sequence[RowAppend] = (),
+) -> PositionalWrites:
+    headers = grid[0] if grid else []
+    labels = list(dict.fromkeys([*layout.headers, *(p.column for p in patches)]))
+    labels += [label for append in appends for label in append.values if label not in labels]
+    positions = header_positions(layout.name, headers, labels)
+    width = max((i + 1 for i, h in enumerate(headers) if text(h)), default=0)
+    writes = PositionalWrites()
+    find = _row_finder(grid, layout, positions)
+    for patch in patches:
+        row = find(patch.row)
+        if row is None:
+            writes.unresolved.append(patch)
+            continue
+        writes.cells.append((row, _column_index(patch.column, positions, writes, width), patch.value))
+    last = max((i for i, row in enumerate(grid) if any(text(v) for v in row)), default=0)
+    writes.first_appended_row = last + 1
+    for append in appends:
+        columns = {_column_index(label, positions, writes, width): v for label, v in append.values.items()}
+        row_width = max(columns, default=-1) + 1
+        writes.appended.append([columns.get(i) for i in range(row_width)])
+    return writes

@@ -1,0 +1,165 @@
+"""The embedded default backend: a local .xlsx workbook, through openpyxl.
+
+The workbook is loaded whole and saved atomically (temporary file in the same folder, then
+rename), so a crash never leaves half a workbook. Everything Passerelle does not write (other
+sheets, cells, formats, column widths, dropdowns) is kept as openpyxl loaded it. openpyxl cannot
+keep images and charts it did not create: keep those in another file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+from openpyxl.styles import Font
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from automations.errors import SheetError
+from automations.sheets.base import CellPatch, CellValue, Grid, RowAppend, SheetLayout, WriteResult
+from automations.sheets.locate import PositionalWrites, plan_positional_writes
+from automations.tables import column_letter
+
+DATE_FORMAT = "DD/MM/YYYY"
+DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
+
+
+class WorkbookStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _lock_files(self) -> list[Path]:
+        folder, name = self.path.parent, self.path.name
+        return [folder / f".~lock.{name}#", folder / f"~${name}"]
+
+    def _load(self) -> Workbook:
+        held = [lock for lock in self._lock_files() if lock.exists()]
+        if held:
+            raise SheetError(
+                f"Le classeur {self.path.name} est ouvert dans un tableur ({held[0].name} existe) : "
+                "fermez-le puis relancez."
+            )
+        if not self.path.exists():
+            raise SheetError(f"Le classeur {self.path} est introuvable : lancez « passerelle setup ».")
+        try:
+            return openpyxl.load_workbook(self.path)
+        except (OSError, KeyError, ValueError) as error:
+            raise SheetError(f"Le classeur {self.path.name} ne peut pas être lu ({error}).") from None
+
+    def _save(self, workbook: Workbook) -> None:
+        handle, temporary = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.stem}-", suffix=".xlsx"
+        )
+        os.close(handle)
+        try:
+            workbook.save(temporary)
+            with open(temporary, "rb") as stream:
+                os.fsync(stream.fileno())
+            os.replace(temporary, self.path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+
+    def read(self, sheets: Sequence[str]) -> dict[str, Grid | None]:
+        workbook = self._load()
+        return {name: _grid(workbook[name]) if name in workbook.sheetnames else None for name in sheets}
+
+    def write(
+        self,
+        layouts: Mapping[str, SheetLayout],
+        patches: Sequence[CellPatch],
+        appends: Sequence[RowAppend] = (),
+    ) -> WriteResult:
+        if not patches and not appends:
+            return WriteResult()
+        workbook = self._load()
+        result = WriteResult()
+        for name in dict.fromkeys([*(p.sheet for p in patches), *(a.sheet for a in appends)]):
+            if name not in workbook.sheetnames:
+                raise SheetError(f"La feuille « {name} » a disparu du classeur pendant l'exécution.")
+            sheet = workbook[name]
+            writes = plan_positional_writes(
+                _grid(sheet),
+                layouts[name],
+                [p for p in patches if p.sheet == name],
+                [a for a in appends if a.sheet == name],
+            )
+            _apply(sheet, writes)
+            result.unresolved.extend(writes.unresolved)
+        self._save(workbook)
+        return result
+
+    def replace(self, layout: SheetLayout, grid: Grid) -> None:
+        workbook = self._load()
+        if layout.name in workbook.sheetnames:
+            sheet = workbook[layout.name]
+            sheet.delete_rows(1, sheet.max_row)
+        else:
+            sheet = workbook.create_sheet(layout.name)
+        for r, row in enumerate(grid, start=1):
+            for c, value in enumerate(row, start=1):
+                _set(sheet.cell(r, c), value)
+        self._save(workbook)
+
+    def ensure(self, layouts: Sequence[SheetLayout]) -> None:
+        if self.path.exists():
+            workbook = self._load()
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            workbook = openpyxl.Workbook()
+            workbook.remove(workbook.active)
+        missing = [layout for layout in layouts if layout.name not in workbook.sheetnames]
+        for layout in missing:
+            _create(workbook, layout)
+        if missing or not self.path.exists():
+            self._save(workbook)
+
+
+def _grid(sheet: Worksheet) -> Grid:
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    while rows and not any(v not in (None, "") for v in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def _set(cell, value: CellValue) -> None:
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"  # text stays text: "=HYPERLINK(…)" typed by a person is never a formula
+    elif isinstance(value, datetime):
+        cell.number_format = DATETIME_FORMAT
+    elif isinstance(value, date):
+        cell.number_format = DATE_FORMAT
+
+
+def _apply(sheet: Worksheet, writes: PositionalWrites) -> None:
+    for column, label in writes.new_headers:
+        _set(sheet.cell(1, column + 1), label)
+        sheet.cell(1, column + 1).font = Font(bold=True)
+    for row, column, value in writes.cells:
+        _set(sheet.cell(row + 1, column + 1), value)
+    for offset, values in enumerate(writes.appended):
+        for column, value in enumerate(values):
+            if value is not None:
+                _set(sheet.cell(writes.first_appended_row + offset + 1, column + 1), value)
+
+
+def _create(workbook: Workbook, layout: SheetLayout) -> None:
+    sheet = workbook.create_sheet(layout.name)
+    for column, header in enumerate(layout.headers, start=1):
+        cell = sheet.cell(1, column, header)
+        cell.font = Font(bold=True)
+        sheet.column_dimensions[column_letter(column - 1)].width = max(12, len(header) + 4)
+    sheet.freeze_panes = "A2"
+    for header, values in layout.choices.items():
+        column = column_letter(layout.headers.index(header))
+        validation = DataValidation(
+            type="list", formula1='"' + ",".join(values) + '"', allow_blank=True, showErrorMessage=False
+        )
+        validation.add(f"{column}2:{column}10000")
+        sheet.add_data_validation(validation)
