@@ -87,6 +87,9 @@ def derived_reference(prefix: str, *parts: str) -> str:
 
 def referral(table: Table, row: Row) -> Referral:
     c = _Collector(table, row)
+    for key in ("nom", "prenom"):
+        if not row.text(key):
+            c.problems.append(f"{table.spec.label(key)} : la case est vide")
     email = c.get("email", cells.parse_email)
     referred_on = c.get("date_orientation", cells.parse_date)
     reference = row.text("reference") or derived_reference(

@@ -96,12 +96,12 @@ class _Planner:
             if r.problems:
                 self.report(r, " ; ".join(r.problems))
                 continue
-            if r.email in seen_emails:
+            if r.email.casefold() in seen_emails:
                 self.report(
-                    r, f"Personne déjà orientée à la ligne {seen_emails[r.email]} (même adresse email)"
+                    r, f"Personne déjà orientée à la ligne {seen_emails[r.email.casefold()]} (même adresse email)"
                 )
                 continue
-            seen_emails[r.email] = r.row.number
+            seen_emails[r.email.casefold()] = r.row.number
             if not r.session:
                 waiting.append(r)
         return sorted(waiting, key=lambda r: (r.referred_on or date.max, r.row.number))
