@@ -21,6 +21,7 @@ from automations.errors import AlreadyRunningError, ConfigError, PasserelleError
 from automations.report import format_outcome, format_plan
 
 PARIS = ZoneInfo("Europe/Paris")
+CONFIG_HELP = "configuration file (default: $PASSERELLE_CONFIG, else config/passerelle.toml)"
 
 
 def local_now(value: str | None = None) -> datetime:
@@ -42,6 +43,13 @@ def _print_results(results) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     config = config_module.load(config_module.locate(args.config))
     _print_results(runner.run(config, args.jobs, local_now(args.now), dry_run=args.dry_run))
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    config = config_module.load(config_module.locate(args.config))
+    names = runner.setup(config)
+    print(f"Ready: {', '.join(f'« {n} »' for n in names)} exist with their headers.")
     return 0
 
 
@@ -71,8 +79,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("jobs", nargs="*", metavar="JOB", help=f"among: {', '.join(runner.JOBS)}")
     run.add_argument("--dry-run", action="store_true", help="print the plan: who gets what, which cells change")
     run.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris), e.g. 2026-12-03T09:00")
-    run.add_argument("--config", help="configuration file (default: $PASSERELLE_CONFIG or config/passerelle.toml)")
+    run.add_argument("--config", help=CONFIG_HELP)
     run.set_defaults(handler=cmd_run)
+
+    setup = commands.add_parser("setup", help="create missing sheets with their headers and dropdowns")
+    setup.add_argument("--config", help=CONFIG_HELP)
+    setup.set_defaults(handler=cmd_setup)
 
     demo_cmd = commands.add_parser("demo", help="build the demo story in a folder and run it")
     demo_cmd.add_argument("dir", nargs="?", default="passerelle-demo", help="folder (default ./passerelle-demo)")

@@ -123,6 +123,14 @@ class _Run:
         return JobInput(tables, JournalFacts(journal.entries()), now, settings(self.config))
 
 
+def setup(config: Config, store: SheetStore | None = None) -> list[str]:
+    """Create the sheets people fill, with headers and dropdowns; returns the names of all sheets."""
+    layouts = [spec.layout() for spec in specs(config).values()]
+    with run_lock(config.state_dir):
+        (store or make_store(config)).ensure(layouts)
+    return [layout.name for layout in layouts]
+
+
 def run(
     config: Config,
     job_names: Sequence[str],
