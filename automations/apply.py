@@ -8,7 +8,7 @@ lost, the next run repairs the sheet from the journal instead of sending again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
@@ -46,6 +46,8 @@ class Edges:
     renderer: Renderer
     sender: Address
     domain: str
+    stop: Callable[[], bool] = lambda: False
+    """Asked between two emails: a stop request (SIGTERM, Ctrl-C) lets the email in flight finish."""
 
 
 def render_all(plan: Plan, edges: Edges, now: datetime) -> list[tuple[EmailOrder, EmailMessage]]:
@@ -97,6 +99,8 @@ def apply(plan: Plan, edges: Edges, now: datetime) -> Outcome:
         if messages:
             with edges.transport:
                 for order, message in messages:
+                    if edges.stop():
+                        break
                     patches.extend(_send_one(order, message, edges, now, outcome))
     finally:
         result = edges.store.write(edges.layouts, patches, plan.appends)

@@ -138,6 +138,7 @@ def run(
     dry_run: bool = False,
     store: SheetStore | None = None,
     transport: Transport | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> list[Plan | Outcome]:
     """Plans (dry run) or outcomes, one per job, in the order given."""
     unknown = [name for name in job_names if name not in JOBS]
@@ -157,8 +158,11 @@ def run(
                 renderer=renderer,
                 sender=Address(config.mail.sender_name, addr_spec=config.mail.sender_address),
                 domain=config.mail.domain,
+                stop=stop,
             )
             for name in job_names or list(JOBS):
+                if stop():
+                    break
                 plan = JOBS[name].plan(session.job_input(JOBS[name], journal, now))
                 if dry_run:
                     render_all(plan, edges, now)
