@@ -14,7 +14,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
-from automations.journal import DEFERRED, REFUSED, SENT, Journal
+from automations.journal import DEFERRED, PENDING, REFUSED, SENT, Journal
 from automations.mail.base import DeliveryDeferred, DeliveryRefused, DeliveryUncertain, Transport
 from automations.mail.compose import compose
 from automations.mail.render import Renderer
@@ -29,6 +29,7 @@ class Outcome:
     deferred: list[tuple[EmailOrder, str]] = field(default_factory=list)
     refused: list[tuple[EmailOrder, str]] = field(default_factory=list)
     uncertain: list[EmailOrder] = field(default_factory=list)
+    repaired: list[EmailOrder] = field(default_factory=list)
     cells_written: int = 0
     rows_added: int = 0
     unresolved: list[CellPatch] = field(default_factory=list)
@@ -60,33 +61,47 @@ def render_all(plan: Plan, edges: Edges, now: datetime) -> list[tuple[EmailOrder
     ]
 
 
-def _status(order: EmailOrder, text: str) -> CellPatch:
-    return CellPatch(order.sheet, order.row, order.status_column, text)
+def unconfirmed(at: datetime) -> str:
+    return (
+        f"À vérifier : l'envoi du {at:%d/%m/%Y à %H:%M} a été interrompu ; "
+        "vérifiez auprès de la personne si l'email est arrivé"
+    )
 
 
-def _send_one(
-    order: EmailOrder, message: EmailMessage, edges: Edges, now: datetime, outcome: Outcome
-) -> list:
+def _status(order: EmailOrder, text: str) -> list[CellPatch]:
+    if order.status_column is None or order.row is None:
+        return []
+    return [CellPatch(order.sheet, order.row, order.status_column, text)]
+
+
+def _send_one(order: EmailOrder, message: EmailMessage, edges: Edges, now: datetime, outcome: Outcome) -> list:
+    """Journal, hand over, journal: returns the cells that record what happened."""
     journal = edges.journal
+    known = journal.entry(order.key)
+    if known and known.status == SENT:
+        outcome.repaired.append(order)  # the sheet lost a write: record the sending, never send again
+        return list(order.on_sent)
+    if known and known.status == PENDING:
+        outcome.uncertain.append(order)
+        return _status(order, unconfirmed(known.updated_at))
+    if known and known.status == REFUSED and known.recipient == order.to_address:
+        return _status(order, f"Adresse refusée par le serveur : {known.detail}")
     journal.pending(order.key, order.kind, order.person, order.session, order.to_address, now)
     try:
         edges.transport.send(message)
     except DeliveryDeferred as error:
         journal.settle(order.key, DEFERRED, now, str(error))
         outcome.deferred.append((order, str(error)))
-        return [_status(order, f"Envoi reporté (le serveur a demandé de réessayer) : {error}")]
+        return _status(order, f"Envoi reporté (le serveur a demandé de réessayer) : {error}")
     except DeliveryRefused as error:
         journal.settle(order.key, REFUSED, now, str(error))
         outcome.refused.append((order, str(error)))
-        return [_status(order, f"Adresse refusée par le serveur : {error}")]
+        return _status(order, f"Adresse refusée par le serveur : {error}")
     except DeliveryUncertain:
         outcome.uncertain.append(order)
-        return [
-            _status(
-                order, f"À vérifier : l'envoi du {now:%d/%m/%Y à %H:%M} n'a pas été confirmé par le serveur"
-            )
-        ]
+        return _status(order, unconfirmed(now))
     journal.settle(order.key, SENT, now)
+    journal.remember(order.remember)
     outcome.sent.append(order)
     return list(order.on_sent)
 
@@ -107,4 +122,7 @@ def apply(plan: Plan, edges: Edges, now: datetime) -> Outcome:
         outcome.cells_written = len(patches) - len(result.unresolved)
         outcome.rows_added = len(plan.appends)
         outcome.unresolved = result.unresolved
+    for name, grid, chart in plan.replaced:
+        edges.store.replace(edges.layouts[name], grid, chart)
+    edges.journal.remember(plan.memory)
     return outcome

@@ -83,6 +83,54 @@ class InvitationsConfig:
 
 
 @dataclass(frozen=True)
+class AnswersConfig:
+    """How seekers answer an invitation: by email, or in one click through a Google Form."""
+
+    secret_file: Path | None = None
+    """Holds the secret the answer Codes derive from; generated in the state folder when absent."""
+    form_url: str = ""
+    """The form's "viewform" address; empty for no form (seekers answer by email)."""
+    code_entry: str = ""
+    """The pre-fill id of the form's Code question, e.g. "entry.1234567"."""
+    answer_entry: str = ""
+    yes: str = "Oui, je viendrai"
+    no: str = "Non, je ne pourrai pas"
+
+
+@dataclass(frozen=True)
+class FollowUpConfig:
+    reminder_days: int = 2
+    """"rappel" this many days before the session."""
+    nudge_days: int = 2
+    """"rappel_suivi" to the session's contact when Présence is still empty this many days after."""
+    digest_weekday: int = 0
+    """Advisors' weekly digest: 0 = Monday … 6 = Sunday, from ``digest_hour`` on."""
+    digest_hour: int = 8
+    suivi_link: str = ""
+    """Where staff open "Suivi" (a URL), shown in their reminder."""
+    synthese_link: str = ""
+    """Where advisors open "Synthèse", shown in their digest."""
+
+
+_EVERY_QUARTER = "every 15 minutes from 07:00 to 20:00"
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """When `passerelle serve` runs each job, in Europe/Paris time (see automations/scheduler.py):
+    "every 15 minutes from 07:00 to 20:00", "daily at 09:00" (or "daily at 09:00, 14:00"),
+    "monday at 08:00", or "off"."""
+
+    invitations: str = _EVERY_QUARTER
+    rsvp: str = _EVERY_QUARTER
+    reminders: str = "daily at 09:00"
+    followups: str = "daily at 09:00"
+    suivi: str = _EVERY_QUARTER
+    summary: str = _EVERY_QUARTER
+    digests: str = "monday at 08:00"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     state_dir: Path = Path("state")
@@ -90,6 +138,9 @@ class Config:
     sheets: SheetsConfig = field(default_factory=SheetsConfig)
     mail: MailConfig = field(default_factory=MailConfig)
     invitations: InvitationsConfig = field(default_factory=InvitationsConfig)
+    answers: AnswersConfig = field(default_factory=AnswersConfig)
+    followups: FollowUpConfig = field(default_factory=FollowUpConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
 
 def locate(explicit: str | os.PathLike | None) -> Path:
@@ -107,7 +158,9 @@ def load(path: Path) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path} is not valid TOML: {error}.") from None
-    return relative_defaults(_build(Config, {**data, "path": str(path.resolve())}, _Where(path.resolve(), "")))
+    return relative_defaults(
+        _build(Config, {**data, "path": str(path.resolve())}, _Where(path.resolve(), ""))
+    )
 
 
 @dataclass(frozen=True)

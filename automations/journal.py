@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 PENDING, SENT, DEFERRED, REFUSED = "pending", "sent", "deferred", "refused"
@@ -28,6 +28,12 @@ CREATE TABLE IF NOT EXISTS emails (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS emails_person ON emails (person);
+CREATE TABLE IF NOT EXISTS memory (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (namespace, key)
+);
 """
 
 
@@ -61,6 +67,13 @@ class Journal:
         )
         return [Entry(*row[:7], datetime.fromisoformat(row[7]), row[8]) for row in rows]
 
+    def entry(self, key: str) -> Entry | None:
+        row = self._db.execute(
+            "SELECT key, kind, person, session, recipient, status, attempts, updated_at, detail FROM emails WHERE key=?",
+            (key,),
+        ).fetchone()
+        return Entry(*row[:7], datetime.fromisoformat(row[7]), row[8]) if row else None
+
     def _record(
         self,
         key: str,
@@ -91,6 +104,18 @@ class Journal:
             (status, at.isoformat(), detail, key),
         )
 
+    def memory(self) -> dict[tuple[str, str], str]:
+        return {(ns, key): value for ns, key, value in self._db.execute("SELECT namespace, key, value FROM memory")}
+
+    def remember(self, updates: Iterable[tuple[str, str, str]]) -> None:
+        """What a job saw last (staff columns, announced session details): (namespace, key, value)."""
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO memory (namespace, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(namespace, key) DO UPDATE SET value=excluded.value",
+                list(updates),
+            )
+
     def forget(self, people: Iterable[str]) -> None:
         self._db.executemany("DELETE FROM emails WHERE person=?", [(p,) for p in people])
 
@@ -98,8 +123,19 @@ class Journal:
 class JournalFacts:
     """A read-only snapshot of the journal that pure planning code can query."""
 
-    def __init__(self, entries: Iterable[Entry]) -> None:
+    def __init__(self, entries: Iterable[Entry], memory: dict[tuple[str, str], str] | None = None) -> None:
         self._by_key = {entry.key: entry for entry in entries}
+        self.memory = memory or {}
+
+    def recalled(self, namespace: str, key: str) -> str | None:
+        return self.memory.get((namespace, key))
+
+    def emailed_on(self, person: str, day: date) -> bool:
+        """Whether the person was sent (or may have been sent) any email that day: one a day at most."""
+        return any(
+            e.person == person and e.status in (SENT, PENDING) and e.updated_at.date() == day
+            for e in self._by_key.values()
+        )
 
     def get(self, key: str) -> Entry | None:
         return self._by_key.get(key)

@@ -13,6 +13,8 @@ from datetime import date, datetime, time
 
 from automations import cells
 from automations.cells import CellProblem
+from automations.headers import same_header
+from automations.schema import PRESENCE, STAFF_COLUMNS, STAGES
 from automations.tables import Row, Table
 
 
@@ -140,6 +142,57 @@ def session(table: Table, row: Row) -> Session:
         host=row.text("animateur"),
         contact=c.get("email_contact", _optional_email),
         cancelled=bool(c.get("annulee", cells.parse_yes_no, False)),
+        problems=tuple(c.problems),
+    )
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A row of "Suivi": one person at one session, and what the cooperative's staff filled in."""
+
+    row: Row
+    reference: str
+    person: str
+    session: str
+    presence: str | None
+    stage: str | None
+    entered_on: date | None
+    adviser: str
+    staff: tuple[str, ...]
+    """The staff columns as text, to notice when someone changed them."""
+    problems: tuple[str, ...] = ()
+
+
+def followup_reference(person: str, session_reference: str) -> str:
+    return f"{person} / {session_reference}"
+
+
+def parse_choice(value: cells.CellValue, choices: tuple[str, ...]) -> str | None:
+    """"cape", "Cape signé " or "CAPE SIGNE" → "CAPE signé"; anything unknown is reported, not guessed."""
+    typed = cells.text(value)
+    if not typed:
+        return None
+    for choice in choices:
+        first_word = choice.split()[0]
+        if same_header(typed, choice) or same_header(typed, first_word):
+            return choice
+    raise CellProblem(f"{cells.shown(value)} n'est pas dans la liste ({', '.join(choices)})")
+
+
+def followup(table: Table, row: Row) -> FollowUp:
+    c = _Collector(table, row)
+    reference = row.text("reference")
+    person, _, session_reference = reference.partition(" / ")
+    return FollowUp(
+        row=row,
+        reference=reference,
+        person=person,
+        session=row.text("session") or session_reference,
+        presence=c.get("presence", lambda v: parse_choice(v, PRESENCE)),
+        stage=c.get("etape", lambda v: parse_choice(v, STAGES)),
+        entered_on=c.get("date_entree", cells.parse_date),
+        adviser=row.text("accompagnateur"),
+        staff=tuple(row.text(key) for key in STAFF_COLUMNS),
         problems=tuple(c.problems),
     )
 

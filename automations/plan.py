@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from automations.sheets.base import CellPatch, RowAppend, RowKey
+from automations.sheets.base import CellPatch, ChartSpec, Grid, RowAppend, RowKey
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,13 @@ class EmailOrder:
     reply_to: str | None
     context: Mapping[str, Any]
     sheet: str
-    row: RowKey
-    status_column: str
+    row: RowKey | None
+    status_column: str | None
+    """Where a failure is written ("État"); None for emails to staff and advisors."""
     on_sent: tuple[CellPatch, ...] = ()
     event: CalendarEvent | None = None
+    remember: tuple[tuple[str, str, str], ...] = ()
+    """Memory to record only once this email has gone (what a digest reported)."""
 
     @property
     def key(self) -> str:
@@ -70,6 +73,10 @@ class Plan:
     patches: list[CellPatch] = field(default_factory=list)
     appends: list[RowAppend] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    memory: list[tuple[str, str, str]] = field(default_factory=list)
+    """(namespace, key, value) to remember once the plan is applied."""
+    replaced: list[tuple[str, Grid, ChartSpec | None]] = field(default_factory=list)
+    """Sheets Passerelle owns, rewritten whole (sheet name, grid, chart)."""
 
     def is_empty(self) -> bool:
         return not (self.emails or self.patches or self.appends)

@@ -1,11 +1,14 @@
 """One run: build the edges from the config, then for each job read, plan, and apply or print.
 
 Only one run at a time touches a state folder (a file lock), so two schedulers, or a scheduler
-and a person typing ``passerelle run``, can never send the same email twice.
+and a person typing ``passerelle run``, can never send the same email twice. Sheets are read once
+and written once per run (``BufferedStore``), whatever the number of jobs and rows.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,16 +23,17 @@ from automations import schema
 from automations.apply import Edges, Outcome, apply, render_all
 from automations.config import Config
 from automations.errors import AlreadyRunningError, ConfigError
-from automations.jobs import invitations
-from automations.jobs.context import Cooperative, JobInput, JobSettings
+from automations.jobs import digests, followups, invitations, reminders, rsvp, suivi, summary
+from automations.jobs.context import Cooperative, FormSettings, JobInput, JobSettings
 from automations.journal import Journal, JournalFacts
 from automations.mail.base import Transport
 from automations.mail.outbox import OutboxTransport
 from automations.mail.render import Renderer
 from automations.plan import Plan
 from automations.schema import SheetSpec
-from automations.sheets.base import SheetStore
-from automations.tables import bind
+from automations.sheets.base import RowAppend, SheetStore
+from automations.sheets.buffered import BufferedStore
+from automations.tables import Table, bind
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,16 @@ class Job:
     plan: Callable[[JobInput], Plan]
 
 
-JOBS: dict[str, Job] = {job.name: job for job in (Job("invitations", invitations.SHEETS, invitations.plan),)}
+JOBS: dict[str, Job] = {
+    module.__name__.rsplit(".", 1)[1]: Job(module.__name__.rsplit(".", 1)[1], module.SHEETS, module.plan)
+    for module in (invitations, rsvp, reminders, followups, suivi, summary, digests)
+}
+"""In the order `passerelle run` runs them (PRODUCT.md §3)."""
+
+OPTIONAL = ("reponses",)
+"""Sheets a job reads only if they exist (the form's responses)."""
+CREATED = ("suivi", "journal")
+"""Sheets Passerelle creates when missing, because it fills them."""
 
 
 def specs(config: Config) -> dict[str, SheetSpec]:
@@ -81,13 +94,48 @@ def make_transport(config: Config) -> Transport:
     return OutboxTransport(config.mail.outbox)
 
 
+def code_secret(config: Config) -> bytes:
+    """The secret answer Codes derive from: a file named in the config, else one made once."""
+    if config.answers.secret_file:
+        try:
+            return config.answers.secret_file.read_bytes().strip()
+        except OSError as error:
+            raise ConfigError(
+                f"{config.path}: answers.secret_file cannot be read ({error.strerror})."
+            ) from None
+    path = config.state_dir / "code-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(secrets.token_hex(32))
+    return path.read_bytes().strip()
+
+
 def settings(config: Config) -> JobSettings:
-    coop = config.cooperative
+    coop, answers, follow = config.cooperative, config.answers, config.followups
+    form = None
+    if answers.form_url:
+        if not (answers.code_entry and answers.answer_entry):
+            raise ConfigError(
+                f"{config.path}: answers.form_url needs answers.code_entry and answers.answer_entry."
+            )
+        form = FormSettings(
+            answers.form_url, answers.code_entry, answers.answer_entry, answers.yes, answers.no
+        )
     return JobSettings(
         cooperative=Cooperative(coop.name, coop.email, coop.phone, coop.website),
         mail_domain=config.mail.domain,
         min_notice=timedelta(days=config.invitations.min_notice_days),
         session_title=config.invitations.session_title,
+        reminder_days=follow.reminder_days,
+        nudge_days=follow.nudge_days,
+        code_secret=code_secret(config),
+        form=form,
+        links={"suivi": follow.suivi_link, "synthese": follow.synthese_link},
+        digest_weekday=follow.digest_weekday,
+        digest_hour=follow.digest_hour,
+        names={key: spec.name for key, spec in specs(config).items()},
     )
 
 
@@ -107,28 +155,44 @@ def run_lock(state_dir: Path) -> Iterator[None]:
         lock.release()
 
 
-@dataclass
-class _Run:
-    """The edges of one run, open for its duration."""
-
-    config: Config
-    store: SheetStore
-    transport: Transport
-    specs: dict[str, SheetSpec]
-
-    def job_input(self, job: Job, journal: Journal, now: datetime) -> JobInput:
-        wanted = [self.specs[key] for key in job.sheets]
-        grids = self.store.read([spec.name for spec in wanted])
-        tables = {spec.key: bind(spec, grids[spec.name]) for spec in wanted}
-        return JobInput(tables, JournalFacts(journal.entries()), now, settings(self.config))
-
-
 def setup(config: Config, store: SheetStore | None = None) -> list[str]:
-    """Create the sheets people fill, with headers and dropdowns; returns the names of all sheets."""
-    layouts = [spec.layout() for spec in specs(config).values()]
+    """Create the sheets people fill and those Passerelle fills, with headers and dropdowns."""
+    layouts = [
+        spec.layout() for key, spec in specs(config).items() if key not in OPTIONAL and key != "synthese"
+    ]
     with run_lock(config.state_dir):
         (store or make_store(config)).ensure(layouts)
     return [layout.name for layout in layouts]
+
+
+def _tables(job: Job, store: BufferedStore, sheet_specs: dict[str, SheetSpec]) -> dict[str, Table]:
+    wanted = [sheet_specs[key] for key in job.sheets]
+    grids = store.read([spec.name for spec in wanted])
+    return {
+        spec.key: Table(spec, (), frozenset())
+        if spec.key in OPTIONAL and grids[spec.name] is None
+        else bind(spec, grids[spec.name])
+        for spec in wanted
+    }
+
+
+def _journal_row(results: list[Outcome], now: datetime, journal: Journal) -> list[tuple[str, object]]:
+    """One "Journal" row for a run that did something, or whose problems changed."""
+    sent = sum(len(o.sent) for o in results)
+    problems = [str(p) for o in results for p in o.problems]
+    changed = any(o.sent or o.cells_written or o.rows_added for o in results)
+    seen = "\n".join(problems)
+    if not changed and journal.memory().get(("journal", "problems"), "") == seen:
+        return []
+    journal.remember([("journal", "problems", seen)])
+    detail = "; ".join(f"{o.job}: {len(o.sent)} email(s), {o.cells_written} cellule(s)" for o in results)
+    return [
+        ("date", now),
+        ("jobs", ", ".join(o.job for o in results)),
+        ("emails", sent),
+        ("problemes", len(problems)),
+        ("detail", (detail + ("\n" + seen if seen else ""))[:5000]),
+    ]
 
 
 def run(
@@ -140,35 +204,59 @@ def run(
     transport: Transport | None = None,
     stop: Callable[[], bool] = lambda: False,
 ) -> list[Plan | Outcome]:
-    """Plans (dry run) or outcomes, one per job, in the order given."""
+    """Plans (dry run) or outcomes, one per job, in the order of JOBS."""
     unknown = [name for name in job_names if name not in JOBS]
     if unknown:
         raise ConfigError(f"Unknown job « {unknown[0]} »: choose among {', '.join(JOBS)}.")
-    session = _Run(config, store or make_store(config), transport or make_transport(config), specs(config))
+    jobs = [job for name, job in JOBS.items() if name in job_names or not job_names]
+    sheet_specs = specs(config)
+    job_settings = settings(config)
     renderer = Renderer(config.mail.templates or bundled_templates())
+    renderer.compile_all()
+    real_store = store or make_store(config)
     results: list[Plan | Outcome] = []
     with run_lock(config.state_dir):
+        needed = [sheet_specs[key].name for key in {key for job in jobs for key in job.sheets} - set(CREATED)]
+        buffered = BufferedStore(real_store, needed, [sheet_specs[key].layout() for key in CREATED])
         journal = Journal(config.state_dir / "journal.sqlite3")
         try:
             edges = Edges(
-                store=session.store,
-                layouts={spec.name: spec.layout() for spec in session.specs.values()},
-                transport=session.transport,
+                store=buffered,
+                layouts={spec.name: spec.layout() for spec in sheet_specs.values()},
+                transport=transport or make_transport(config),
                 journal=journal,
                 renderer=renderer,
                 sender=Address(config.mail.sender_name, addr_spec=config.mail.sender_address),
                 domain=config.mail.domain,
                 stop=stop,
             )
-            for name in job_names or list(JOBS):
-                if stop():
-                    break
-                plan = JOBS[name].plan(session.job_input(JOBS[name], journal, now))
-                if dry_run:
-                    render_all(plan, edges, now)
-                    results.append(plan)
-                else:
-                    results.append(apply(plan, edges, now))
+            try:
+                for job in jobs:
+                    if stop():
+                        break
+                    facts = JournalFacts(journal.entries(), journal.memory())
+                    plan = job.plan(JobInput(_tables(job, buffered, sheet_specs), facts, now, job_settings))
+                    if dry_run:
+                        render_all(plan, edges, now)
+                        results.append(plan)
+                    else:
+                        results.append(apply(plan, edges, now))
+            finally:
+                if not dry_run:
+                    _finish(results, buffered, sheet_specs, edges, journal, now)
         finally:
             journal.close()
     return results
+
+
+def _finish(
+    results, buffered: BufferedStore, sheet_specs, edges: Edges, journal: Journal, now: datetime
+) -> None:
+    outcomes = [r for r in results if isinstance(r, Outcome)]
+    row = _journal_row(outcomes, now, journal)
+    if row:
+        spec = sheet_specs["journal"]
+        buffered.write(edges.layouts, [], [RowAppend(spec.name, {spec.label(k): v for k, v in row})])
+    flushed = buffered.flush()
+    if outcomes:
+        outcomes[-1].unresolved.extend(flushed.unresolved)

@@ -91,4 +91,54 @@ REUNIONS = SheetSpec(
     choices={"annulee": YES_NO},
 )
 
-SPECS: dict[str, SheetSpec] = {spec.key: spec for spec in (ORIENTATIONS, REUNIONS)}
+SUIVI = SheetSpec(
+    key="suivi",
+    name="Suivi",
+    columns={
+        "reference": "Référence",
+        "nom": "Nom",
+        "prenom": "Prénom",
+        "conseiller": "Conseiller·ère",
+        "session": "Session",
+        "presence": "Présence",
+        "etape": "Étape",
+        "date_entree": "Date d'entrée",
+        "accompagnateur": "Accompagnateur·rice",
+        "activite": "Activité démarrée le",
+        "motif_sortie": "Motif de sortie",
+        "commentaire": "Commentaire",
+        "maj": "Mis à jour le",
+    },
+    owned=("reference", "nom", "prenom", "conseiller", "session", "maj"),
+    choices={"presence": PRESENCE, "etape": STAGES},
+)
+STAFF_COLUMNS = ("presence", "etape", "date_entree", "accompagnateur", "activite", "motif_sortie", "commentaire")
+
+REPONSES = SheetSpec(
+    key="reponses",
+    name="Réponses",
+    columns={"horodateur": "Horodateur", "code": "Code", "reponse": "Réponse"},
+    required=("code", "reponse"),
+    reference=None,
+)
+
+SYNTHESE = SheetSpec(key="synthese", name="Synthèse", columns={"maj": "Mis à jour le"}, reference=None)
+
+JOURNAL = SheetSpec(
+    key="journal",
+    name="Journal",
+    columns={
+        "date": "Date",
+        "jobs": "Tâches",
+        "emails": "Emails envoyés",
+        "problemes": "Problèmes",
+        "detail": "Détail",
+    },
+    reference=None,
+)
+
+SPECS: dict[str, SheetSpec] = {
+    spec.key: spec for spec in (ORIENTATIONS, REUNIONS, SUIVI, REPONSES, SYNTHESE, JOURNAL)
+}
+PEOPLE_FILL = ("orientations", "reunions")
+"""Sheets people fill: a missing one is an error, never silently created."""

@@ -91,7 +91,7 @@ def test_dry_run_prints_who_gets_what_and_which_cells_change(tmp_path):
     book["Réunions"]["G2"] = 20  # seven more seats
     book.save(tmp_path / "d" / "passerelle.xlsx")
     before = snapshot(tmp_path / "d")
-    done = passerelle("run", "--dry-run", "--now", "2026-11-26T10:00", "--config", str(tmp_path / "d" / "passerelle.toml"))
+    done = passerelle("run", "--dry-run", "--now", "2026-11-27T10:00", "--config", str(tmp_path / "d" / "passerelle.toml"))
     assert done.returncode == 0, done.stderr
     assert "4 email(s) would be sent (invitation × 4)" in done.stdout
     assert "email invitation → Léa Dubois-Ménard <lea.dubois-menard@exemple.fr>" in done.stdout
@@ -131,6 +131,6 @@ def test_setup_creates_a_workbook_with_the_sheets_people_fill(tmp_path):
     done = passerelle("setup", "--config", str(config))
     assert done.returncode == 0, done.stderr
     book = openpyxl.load_workbook(tmp_path / "data" / "book.xlsx")
-    assert book.sheetnames == ["Orientations", "Réunions"]
+    assert book.sheetnames == ["Orientations", "Réunions", "Suivi", "Journal"]
     assert book["Orientations"]["D1"].value == "Email"
     assert book["Orientations"].freeze_panes == "A2"

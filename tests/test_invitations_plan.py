@@ -80,7 +80,11 @@ def test_a_waiting_list_email_goes_once_then_an_invitation_as_soon_as_a_seat_ope
     reference = first.emails[0].person
     sent = [Entry(f"liste_attente|{reference}|", "liste_attente", reference, "", "x", SENT, 1, NOW, "")]
     assert plan([referral(1)], [session("A", 7, 0)], sent).emails == []
-    assert invited(plan([referral(1)], [session("A", 7, 1)], sent)) == [("personne01@exemple.fr", "A")]
+    assert plan([referral(1)], [session("A", 7, 1)], sent).emails == [], "one email a day at most"
+    tomorrow = NOW + timedelta(days=1)
+    assert invited(plan([referral(1)], [session("A", 7, 1)], sent, tomorrow)) == [
+        ("personne01@exemple.fr", "A")
+    ]
 
 
 def test_journal_says_sent_but_sheet_lost_the_write_repairs_without_sending():
@@ -110,7 +114,7 @@ def test_invitation_carries_a_calendar_event_with_a_stable_uid_and_the_waiting_e
     p = plan([referral(1), referral(2)], [session("A", 7, 1)])
     invitation, wait = p.emails
     assert invitation.event.uid == f"A.{invitation.person}@ouvre-boites.example"
-    assert invitation.event.starts == datetime.combine((NOW + timedelta(days=7)).date(), datetime.min.time()).replace(
-        hour=14
-    )
+    assert invitation.event.starts == datetime.combine(
+        (NOW + timedelta(days=7)).date(), datetime.min.time()
+    ).replace(hour=14)
     assert wait.event is None

@@ -1,19 +1,22 @@
-"""The invitations job: give every valid referral a seat at the earliest session, or a place on
-the waiting list, in referral-date order (PRODUCT.md §3)."""
+"""The invitations job (PRODUCT.md §3): every valid referral gets a seat at the earliest session
+with room, in referral-date order, or a place on the waiting list; invitees hear about a session
+that moved ("modification") or was cancelled ("annulation", then a new invitation)."""
 
 from __future__ import annotations
 
-from collections import Counter
+import json
 from datetime import date
 
 from automations import french
 from automations.jobs.context import JobInput
-from automations.journal import DEFERRED, PENDING, REFUSED, SENT, Entry
-from automations.model import Referral, Session, referral, session
-from automations.plan import CalendarEvent, EmailOrder, Plan, Problem
-from automations.sheets.base import CellPatch, CellValue
+from automations.jobs.loop import ANNOUNCED, Loop, announced
+from automations.journal import PENDING, SENT, Entry
+from automations.model import Referral, Session
+from automations.plan import Plan, Problem
+from automations.sheets.base import CellPatch
 
 INVITATION, WAITING = "invitation", "liste_attente"
+MODIFICATION, CANCELLATION = "modification", "annulation"
 SHEETS = ("orientations", "reunions")
 
 
@@ -25,62 +28,31 @@ def waiting_status(on: date) -> str:
     return f"Liste d'attente (prévenu·e le {on:%d/%m/%Y}) : invitation dès qu'une place se libère"
 
 
-def unconfirmed_status(kind: str, entry: Entry) -> str:
-    what = "l'invitation" if kind == INVITATION else "l'email de liste d'attente"
+def unconfirmed_status(entry: Entry) -> str:
     return (
-        f"À vérifier : l'envoi de {what} a été interrompu le {entry.updated_at:%d/%m/%Y à %H:%M} ; "
-        "vérifiez s'il est arrivé avant toute relance"
+        f"À vérifier : l'envoi du {entry.updated_at:%d/%m/%Y à %H:%M} a été interrompu ; "
+        "vérifiez auprès de la personne si l'email est arrivé"
     )
 
 
-class _Planner:
-    def __init__(self, data: JobInput) -> None:
-        self.data = data
-        self.plan = Plan("invitations")
-        self.orientations = data.tables["orientations"]
-        self.sheet = self.orientations.spec.name
-        self.referrals = [referral(self.orientations, row) for row in self.orientations]
-        table = data.tables["reunions"]
-        self.sessions = [session(table, row) for row in table]
-        self.by_reference = {s.reference: s for s in self.sessions}
-        self.taken = Counter(r.session for r in self.referrals if r.session and r.answer is not False)
-
-    def patch(self, r: Referral, key: str, value: CellValue) -> CellPatch:
-        return CellPatch(self.sheet, r.row.key(), self.orientations.spec.label(key), value)
-
-    def set_status(self, r: Referral, status: str) -> None:
-        if r.status != status:
-            self.plan.patches.append(self.patch(r, "etat", status))
-
-    def report(self, r: Referral, message: str) -> None:
-        self.plan.problems.append(Problem(self.sheet, r.row.number, message))
-        self.set_status(r, message)
-
-    def open_sessions(self) -> list[Session]:
-        earliest = self.data.now + self.data.settings.min_notice
-        usable = [
-            s
-            for s in self.sessions
-            if not s.cancelled and not s.problems and s.starts and s.starts >= earliest
-        ]
-        return sorted(usable, key=lambda s: s.starts)
-
-    def session_with_seat(self) -> Session | None:
-        return next((s for s in self.open_sessions() if self.taken[s.reference] < s.seats), None)
-
+class _Invitations(Loop):
     def run(self) -> Plan:
-        self.report_session_problems()
+        self.report_sessions()
+        self.taken_now = self.taken()
+        for s in self.sessions:
+            self.announce_changes(s)
         for r in self.valid_unassigned():
             self.place(r)
         return self.plan
 
-    def report_session_problems(self) -> None:
-        sheet = self.data.tables["reunions"].spec.name
+    def report_sessions(self) -> None:
+        reunions = self.data.tables["reunions"].spec
         for s in self.sessions:
-            self.plan.problems.extend(Problem(sheet, s.row.number, p) for p in s.problems)
+            self.plan.problems.extend(Problem(reunions.name, s.row.number, p) for p in s.problems)
             if not s.row.text("reference") and not s.problems:
-                label = self.data.tables["reunions"].spec.label("reference")
-                self.plan.patches.append(CellPatch(sheet, s.row.key(), label, s.reference))
+                self.plan.patches.append(
+                    CellPatch(reunions.name, s.row.key(), reunions.label("reference"), s.reference)
+                )
 
     def valid_unassigned(self) -> list[Referral]:
         seen_refs: dict[str, int] = {}
@@ -96,133 +68,114 @@ class _Planner:
             if r.problems:
                 self.report(r, " ; ".join(r.problems))
                 continue
-            if r.email.casefold() in seen_emails:
+            address = r.email.casefold()
+            if address in seen_emails:
                 self.report(
-                    r, f"Personne déjà orientée à la ligne {seen_emails[r.email.casefold()]} (même adresse email)"
+                    r, f"Personne déjà orientée à la ligne {seen_emails[address]} (même adresse email)"
                 )
                 continue
-            seen_emails[r.email.casefold()] = r.row.number
+            seen_emails[address] = r.row.number
             if not r.session:
                 waiting.append(r)
         return sorted(waiting, key=lambda r: (r.referred_on or date.max, r.row.number))
 
+    # Session changes
+
+    def announce_changes(self, s: Session) -> None:
+        if s.problems or s.starts is None:
+            return
+        remembered = self.data.journal.recalled(ANNOUNCED, s.reference)
+        invitees = [r for r in self.assigned(s) if r.invited_on]
+        if s.cancelled:
+            for r in invitees:
+                self.cancel(r, s, json.loads(remembered)["sequence"] + 1 if remembered else 1)
+            return
+        if remembered is None:
+            if invitees:
+                self.remember(s, 0)
+            return
+        previous = json.loads(remembered)
+        if previous["details"] != announced(s):
+            sequence = previous["sequence"] + 1
+            for r in invitees:
+                if r.answer is not False:
+                    self.modify(r, s, sequence)
+            self.remember(s, sequence)
+
+    def remember(self, s: Session, sequence: int) -> None:
+        value = json.dumps({"details": announced(s), "sequence": sequence})
+        self.plan.memory.append((ANNOUNCED, s.reference, value))
+
+    def modify(self, r: Referral, s: Session, sequence: int) -> None:
+        status = f"Réunion modifiée : invité·e à la réunion du {french.day_at(s.starts, year=False)}"
+        self.email(
+            r,
+            MODIFICATION,
+            s,
+            [self.patch(r, "etat", status)],
+            key_session=f"{s.reference}#{sequence}",
+            event=self.event(r, s, sequence),
+        )
+
+    def cancel(self, r: Referral, s: Session, sequence: int) -> None:
+        """Re-queue the person: the next run invites them to the next session with a seat."""
+        requeue = [self.patch(r, key, None) for key in ("session", "invitation", "rappel", "reponse")]
+        status = f"Réunion du {french.day(s.starts, year=False)} annulée : une nouvelle invitation va suivre"
+        if r.answer is False:
+            self.plan.patches.extend([*requeue, self.patch(r, "etat", status)])
+            return
+        self.email(
+            r,
+            CANCELLATION,
+            s,
+            [*requeue, self.patch(r, "etat", status)],
+            event=self.event(r, s, sequence, cancelled=True),
+        )
+
+    # New invitations
+
     def place(self, r: Referral) -> None:
-        history = self.data.journal.of(INVITATION, r.reference)
-        if history and history[-1].status in (SENT, PENDING) and history[-1].session in self.by_reference:
-            self.recover(r, history[-1])
+        history = [e for e in self.data.journal.of(INVITATION, r.reference) if e.status in (SENT, PENDING)]
+        latest = history[-1] if history else None
+        if latest and latest.session in self.by_reference and not self.by_reference[latest.session].cancelled:
+            self.recover(r, latest)
             return
-        refused = [e for e in history if e.status == REFUSED and e.recipient == r.email]
-        if refused:
-            self.set_status(r, f"Adresse refusée par le serveur : {refused[-1].detail}")
+        if not self.may_email(r.reference):
             return
-        target = self.session_with_seat()
+        target = self.session_with_seat(self.taken_now)
         if target is None:
             self.wait(r)
             return
-        self.taken[target.reference] += 1
-        self.plan.emails.append(self.invitation(r, target))
+        self.taken_now[target.reference] += 1
+        self.email(r, INVITATION, target, self.sent_patches(r, target), event=self.event(r, target))
 
     def recover(self, r: Referral, entry: Entry) -> None:
         """The journal knows more than the sheet (a run stopped after sending): repair, never resend."""
         s = self.by_reference[entry.session]
-        self.taken[s.reference] += 1
+        self.taken_now[s.reference] += 1
         if entry.status == PENDING:
-            self.report(r, unconfirmed_status(INVITATION, entry))
+            self.report(r, unconfirmed_status(entry))
             return
         self.plan.patches.extend(self.sent_patches(r, s, entry.updated_at))
 
-    def sent_patches(self, r: Referral, s: Session, at) -> list[CellPatch]:
-        patches = [] if r.has_reference else [self.patch(r, "reference", r.reference)]
+    def sent_patches(self, r: Referral, s: Session, at=None) -> list[CellPatch]:
         return [
-            *patches,
+            *self.reference_patch(r),
             self.patch(r, "session", s.reference),
-            self.patch(r, "invitation", at),
+            self.patch(r, "invitation", at or self.now),
             self.patch(r, "etat", invited_status(s)),
         ]
 
     def wait(self, r: Referral) -> None:
         entry = next(iter(self.data.journal.of(WAITING, r.reference)[-1:]), None)
-        if entry is None or entry.status == DEFERRED:
-            self.plan.emails.append(
-                self.order(
-                    r,
-                    WAITING,
-                    "",
-                    None,
-                    (
-                        *([] if r.has_reference else [self.patch(r, "reference", r.reference)]),
-                        self.patch(r, "etat", waiting_status(self.data.now.date())),
-                    ),
-                )
-            )
+        if entry is None or entry.status not in (SENT, PENDING):
+            status = waiting_status(self.now.date())
+            self.email(r, WAITING, None, [*self.reference_patch(r), self.patch(r, "etat", status)])
         elif entry.status == PENDING:
-            self.report(r, unconfirmed_status(WAITING, entry))
-        elif entry.status == SENT and not r.status.startswith("Liste d'attente"):
+            self.report(r, unconfirmed_status(entry))
+        elif not r.status.startswith("Liste d'attente"):
             self.set_status(r, waiting_status(entry.updated_at.date()))
-
-    def invitation(self, r: Referral, s: Session) -> EmailOrder:
-        return self.order(r, INVITATION, s.reference, s, tuple(self.sent_patches(r, s, self.data.now)))
-
-    def order(self, r: Referral, kind: str, session_ref: str, s: Session | None, on_sent) -> EmailOrder:
-        coop = self.data.settings.cooperative
-        return EmailOrder(
-            kind=kind,
-            person=r.reference,
-            session=session_ref,
-            to_name=r.full_name,
-            to_address=r.email,
-            reply_to=(s.contact if s else None) or coop.email,
-            context=self.context(r, s),
-            sheet=self.sheet,
-            row=r.row.key(),
-            status_column=self.orientations.spec.label("etat"),
-            on_sent=on_sent,
-            event=self.event(r, s) if s else None,
-        )
-
-    def context(self, r: Referral, s: Session | None) -> dict:
-        coop = self.data.settings.cooperative
-        return {
-            "personne": {"prenom": r.first_name, "nom": r.last_name, "nom_complet": r.full_name},
-            "conseiller": {"nom": r.advisor, "email": r.advisor_email or ""},
-            "cooperative": {
-                "nom": coop.name,
-                "email": coop.email,
-                "telephone": coop.phone,
-                "site": coop.website,
-            },
-            "reunion": session_context(s, coop.email) if s else None,
-            "reponses": None,
-        }
-
-    def event(self, r: Referral, s: Session) -> CalendarEvent:
-        settings = self.data.settings
-        return CalendarEvent(
-            uid=f"{s.reference}.{r.reference}@{settings.mail_domain}",
-            starts=s.starts,
-            ends=s.ends or s.starts.replace(hour=min(s.starts.hour + 2, 23)),
-            summary=f"{settings.session_title} – {settings.cooperative.name}",
-            location=", ".join(part for part in (s.place, s.address) if part),
-            description=f"{settings.session_title} de {settings.cooperative.name}. "
-            f"Contact : {s.contact or settings.cooperative.email}",
-            organizer=s.contact or settings.cooperative.email,
-        )
-
-
-def session_context(s: Session, fallback_contact: str) -> dict:
-    return {
-        "reference": s.reference,
-        "date": french.day(s.starts),
-        "date_heure": french.day_at(s.starts),
-        "debut": french.hour(s.starts),
-        "fin": french.hour(s.ends) if s.ends else "",
-        "lieu": s.place,
-        "adresse": s.address,
-        "lien": s.address if s.address.startswith(("http://", "https://")) else "",
-        "animateur": s.host,
-        "contact": s.contact or fallback_contact,
-    }
 
 
 def plan(data: JobInput) -> Plan:
-    return _Planner(data).run()
+    return _Invitations(data, "invitations").run()

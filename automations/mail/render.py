@@ -40,6 +40,17 @@ class Renderer:
             lstrip_blocks=True,
         )
 
+    def compile_all(self) -> None:
+        """Every template parses: a syntax error stops a run before its first email, whatever the job."""
+        for name in self.env.list_templates(filter_func=lambda n: not n.startswith((".", "_"))):
+            try:
+                self.env.get_template(name)
+            except jinja2.TemplateSyntaxError as error:
+                raise TemplateError(
+                    f"The email template {self.folder / name} has a syntax error at line {error.lineno}: "
+                    f"{error.message}."
+                ) from None
+
     def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
         subject, text, html = (self._render(f"{kind}.{part}", context) for part in PARTS)
         return Rendered(" ".join(subject.split()), text, html)

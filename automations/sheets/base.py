@@ -59,6 +59,22 @@ class SheetLayout:
     choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ChartSpec:
+    """A bar chart of one block of a grid Passerelle rewrites (the summary's funnel).
+
+    Rows and columns are 0-based positions in that grid; the labels and values are the rows
+    ``first_row`` to ``last_row`` inclusive of ``label_column`` and ``value_column``.
+    """
+
+    title: str
+    label_column: int
+    value_column: int
+    first_row: int
+    last_row: int
+    anchor_column: int
+
+
 @dataclass
 class WriteResult:
     """Patches that found no row (the row was deleted, or its Référence is now ambiguous)."""
@@ -80,8 +96,8 @@ class SheetStore(Protocol):
         """Locate each patch's row afresh, add missing owned headers, write, append: one batch."""
         ...
 
-    def replace(self, layout: SheetLayout, grid: Grid) -> None:
-        """Rewrite a sheet Passerelle owns whole (the summary), creating it if needed."""
+    def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
+        """Rewrite a sheet Passerelle owns whole (the summary), creating it if needed, with its chart."""
         ...
 
     def ensure(self, layouts: Sequence[SheetLayout]) -> None:

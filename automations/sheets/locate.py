@@ -48,7 +48,11 @@ def _row_finder(grid: Grid, layout: SheetLayout, positions: dict[str, int]):
         matches = by_reference[key.reference] if key.reference else by_fingerprint[key.fingerprint]
         return matches[0] if len(matches) == 1 else None
 
-    return find
+    def referenced(row: int, reference: str) -> None:
+        """A reference written earlier in the batch finds its row for the patches that follow."""
+        by_reference[reference].append(row)
+
+    return find, referenced
 
 
 def plan_positional_writes(
@@ -63,12 +67,14 @@ def plan_positional_writes(
     positions = header_positions(layout.name, headers, labels)
     width = max((i + 1 for i, h in enumerate(headers) if text(h)), default=0)
     writes = PositionalWrites()
-    find = _row_finder(grid, layout, positions)
+    find, referenced = _row_finder(grid, layout, positions)
     for patch in patches:
         row = find(patch.row)
         if row is None:
             writes.unresolved.append(patch)
             continue
+        if patch.column == layout.reference and not patch.row.reference and text(patch.value):
+            referenced(row, text(patch.value))
         writes.cells.append((row, _column_index(patch.column, positions, writes, width), patch.value))
     last = max((i for i, row in enumerate(grid) if any(text(v) for v in row)), default=0)
     writes.first_appended_row = last + 1

@@ -15,13 +15,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from automations.errors import SheetError
-from automations.sheets.base import CellPatch, CellValue, Grid, RowAppend, SheetLayout, WriteResult
+from automations.sheets.base import CellPatch, CellValue, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
 from automations.sheets.locate import PositionalWrites, plan_positional_writes
 from automations.tables import column_letter
 
@@ -94,16 +95,21 @@ class WorkbookStore:
         self._save(workbook)
         return result
 
-    def replace(self, layout: SheetLayout, grid: Grid) -> None:
+    def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
         workbook = self._load()
         if layout.name in workbook.sheetnames:
             sheet = workbook[layout.name]
             sheet.delete_rows(1, sheet.max_row)
+            sheet._charts = []  # the previous run's chart: openpyxl has no public way to remove one
         else:
             sheet = workbook.create_sheet(layout.name)
         for r, row in enumerate(grid, start=1):
             for c, value in enumerate(row, start=1):
                 _set(sheet.cell(r, c), value)
+        if chart:
+            sheet.add_chart(
+                _bar_chart(sheet, chart), f"{column_letter(chart.anchor_column)}{chart.first_row}"
+            )
         self._save(workbook)
 
     def ensure(self, layouts: Sequence[SheetLayout]) -> None:
@@ -147,6 +153,20 @@ def _apply(sheet: Worksheet, writes: PositionalWrites) -> None:
         for column, value in enumerate(values):
             if value is not None:
                 _set(sheet.cell(writes.first_appended_row + offset + 1, column + 1), value)
+
+
+def _bar_chart(sheet: Worksheet, spec: ChartSpec) -> BarChart:
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = spec.title
+    chart.legend = None
+    rows = {"min_row": spec.first_row + 1, "max_row": spec.last_row + 1}
+    chart.add_data(Reference(sheet, min_col=spec.value_column + 1, max_col=spec.value_column + 1, **rows))
+    chart.set_categories(Reference(sheet, min_col=spec.label_column + 1, **rows))
+    chart.y_axis.scaling.orientation = "minMax"
+    chart.x_axis.scaling.orientation = "maxMin"  # first stage on top, like a funnel
+    chart.width, chart.height = 16, 8
+    return chart
 
 
 def _create(workbook: Workbook, layout: SheetLayout) -> None:

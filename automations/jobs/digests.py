@@ -1,0 +1,105 @@
+"""The digests job: once a week, each advisor hears what changed for the people they referred
+(invitation, answer, presence, stage), with the funnel of their referrals; nothing when nothing
+changed. What was reported is remembered only once the email has gone."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from automations import french
+from automations.jobs.context import JobInput
+from automations.jobs.funnel import STAGE_LABELS, Standing, counts, standings
+from automations.jobs.loop import Loop
+from automations.plan import Plan
+
+SHEETS = ("orientations", "reunions", "suivi")
+DIGEST = "synthese_conseiller"
+REPORTED = "digest"
+
+
+def snapshot(p: Standing) -> dict[str, str]:
+    return {
+        "session": p.session,
+        "date": f"{p.session_starts:%Y-%m-%d %H:%M}" if p.session_starts else "",
+        "attente": "oui" if p.waiting else "",
+        "reponse": {True: "Oui", False: "Non", None: ""}[p.referral.answer],
+        "presence": p.presence or "",
+        "etape": p.stage or "",
+    }
+
+
+def changes(before: dict[str, str], now: dict[str, str], starts: datetime | None) -> list[str]:
+    said = []
+    if (
+        now["session"]
+        and (now["session"], now["date"]) != (before.get("session"), before.get("date"))
+        and starts
+    ):
+        said.append(f"invité·e à la réunion du {french.day_at(starts, year=False)}")
+    if now["attente"] and not before.get("attente"):
+        said.append("en liste d'attente (la réunion était complète)")
+    if now["reponse"] and now["reponse"] != before.get("reponse"):
+        said.append("a confirmé sa venue" if now["reponse"] == "Oui" else "a répondu ne pas pouvoir venir")
+    if now["presence"] and now["presence"] != before.get("presence"):
+        said.append(f"{now['presence'].lower()} à la réunion")
+    if now["etape"] and now["etape"] != before.get("etape"):
+        said.append(f"nouvelle étape : {now['etape']}")
+    return said
+
+
+class _Digests(Loop):
+    def run(self) -> Plan:
+        """Due from the configured weekday and hour on, once a week; the first week after
+        Passerelle started sending digests is the first one reported (nobody gets one on day one)."""
+        since = self.data.journal.recalled(REPORTED, "since")
+        if since is None:
+            self.plan.memory.append((REPORTED, "since", self.now.isoformat()))
+            return self.plan
+        if self.now < self.week_start() or self.week_start() <= datetime.fromisoformat(since):
+            return self.plan
+        week = "{}-W{:02d}".format(*self.now.isocalendar()[:2])
+        by_advisor: dict[str, list[Standing]] = {}
+        for p in standings(self):
+            if p.referral.advisor_email:
+                by_advisor.setdefault(p.referral.advisor_email.casefold(), []).append(p)
+        for address, people in sorted(by_advisor.items()):
+            self.digest(address, people, week)
+        return self.plan
+
+    def week_start(self) -> datetime:
+        monday = self.now.date() - timedelta(days=self.now.weekday())
+        day = monday + timedelta(days=self.settings.digest_weekday)
+        return datetime.combine(day, datetime.min.time()).replace(hour=self.settings.digest_hour)
+
+    def digest(self, address: str, people: list[Standing], week: str) -> None:
+        entries, remember = [], []
+        for p in sorted(people, key=lambda p: (p.referral.last_name, p.referral.first_name)):
+            recalled = self.data.journal.recalled(REPORTED, p.referral.reference)
+            now = snapshot(p)
+            said = changes(json.loads(recalled) if recalled else {}, now, p.session_starts)
+            if said:
+                entries.append({"nom_complet": p.referral.full_name, "changements": said})
+                remember.append((REPORTED, p.referral.reference, json.dumps(now, sort_keys=True)))
+        if not entries:
+            return
+        numbers = counts(people)
+        self.email_staff(
+            DIGEST,
+            address,
+            f"conseiller {address}",
+            week,
+            {
+                "conseiller": {"nom": people[0].referral.advisor},
+                "personnes": entries,
+                "entonnoir": [{"etape": label, "nombre": numbers[step]} for step, label in STAGE_LABELS],
+                "lien_synthese": self.settings.links.get("synthese", ""),
+                "semaine": week,
+            },
+            name=people[0].referral.advisor,
+            remember=tuple(remember),
+        )
+
+
+def plan(data: JobInput) -> Plan:
+    return _Digests(data, "digests").run()

@@ -1,0 +1,92 @@
+"""Where each referred person stands in the loop, and the funnel counts built from it.
+
+Shared by the summary (everyone, names only with consent) and the advisors' digests (their own
+referrals), so both always tell the same story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from automations.jobs.loop import Loop
+from automations.model import FollowUp, Referral
+
+STAGE_LABELS = (
+    ("orientes", "Orienté·es"),
+    ("invites", "Invité·es"),
+    ("attente", "En liste d'attente"),
+    ("oui", "Réponse oui"),
+    ("presents", "Présent·es"),
+    ("entres", "Entré·es en coopérative"),
+    ("cesa", "CESA signé"),
+    ("sortis", "Sorti·es"),
+)
+ENTERED = ("CAPE signé", "CESA signé")
+
+
+@dataclass(frozen=True)
+class Standing:
+    referral: Referral
+    session: str
+    session_starts: datetime | None
+    invited: bool
+    waiting: bool
+    presence: str | None
+    stage: str | None
+    entered_on: date | None
+
+    def reached(self, step: str) -> bool:
+        return {
+            "orientes": True,
+            "invites": self.invited,
+            "attente": self.waiting,
+            "oui": self.referral.answer is True,
+            "presents": self.presence == "Présent·e",
+            "entres": self.stage in ENTERED or (self.stage == "Sortie" and self.entered_on is not None),
+            "cesa": self.stage == "CESA signé",
+            "sortis": self.stage == "Sortie",
+        }[step]
+
+
+def _latest(rows: list[FollowUp], loop: Loop) -> FollowUp | None:
+    def when(f: FollowUp) -> datetime:
+        s = loop.by_reference.get(f.session)
+        return s.starts if s and s.starts else datetime.min
+
+    return max(rows, key=when, default=None)
+
+
+def standings(loop: Loop) -> list[Standing]:
+    by_person: dict[str, list[FollowUp]] = {}
+    for f in loop.followups:
+        by_person.setdefault(f.person, []).append(f)
+    result = []
+    for r in loop.people.values():
+        rows = by_person.get(r.reference, [])
+        latest = _latest(rows, loop)
+        staged = _latest([f for f in rows if f.stage], loop)
+        present = next(
+            (f.presence for f in rows if f.presence == "Présent·e"), latest.presence if latest else None
+        )
+        waited = any(e.status == "sent" for e in loop.data.journal.of("liste_attente", r.reference))
+        s = loop.by_reference.get(r.session)
+        result.append(
+            Standing(
+                referral=r,
+                session=r.session,
+                session_starts=s.starts if s else None,
+                invited=bool(r.invited_on) or bool(rows),
+                waiting=not r.session and waited,
+                presence=present,
+                stage=staged.stage if staged else None,
+                entered_on=staged.entered_on if staged else None,
+            )
+        )
+    return result
+
+
+def counts(people: Iterable[Standing]) -> dict[str, int]:
+    people = list(people)
+    return {step: sum(1 for p in people if p.reached(step)) for step, _ in STAGE_LABELS}

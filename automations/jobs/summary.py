@@ -1,0 +1,143 @@
+"""The summary job: rewrites "Synthèse" whole (PRODUCT.md §2) and only when its content changed.
+
+Counts include everyone referred; names appear only for people who gave "Accord de partage".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from babel.numbers import format_percent
+
+from automations.jobs.context import JobInput
+from automations.jobs.funnel import STAGE_LABELS, Standing, counts, standings
+from automations.jobs.loop import Loop
+from automations.plan import Plan
+from automations.sheets.base import CellValue, ChartSpec, Grid
+
+SHEETS = ("orientations", "reunions", "suivi")
+WRITTEN = "summary"
+GROUP_STEPS = [step for step, _ in STAGE_LABELS]
+
+
+def rate(part: int, whole: int) -> str:
+    return format_percent(part / whole, locale="fr_FR") if whole else "—"
+
+
+def funnel_block(people: list[Standing]) -> Grid:
+    numbers = counts(people)
+    rows: Grid = [["Étape", "Nombre", "% des orienté·es", "% de l'étape précédente"]]
+    previous = None
+    for step, label in STAGE_LABELS:
+        n = numbers[step]
+        before = "—" if previous is None or step == "attente" else rate(n, previous)
+        rows.append([label, n, rate(n, numbers["orientes"]), before])
+        if step != "attente":
+            previous = n
+    return rows
+
+
+def group_block(title: str, people: list[Standing], key: Callable[[Standing], str]) -> Grid:
+    groups: dict[str, list[Standing]] = {}
+    for p in people:
+        groups.setdefault(key(p) or "(non renseigné)", []).append(p)
+    header: list[CellValue] = [title, *(label for _, label in STAGE_LABELS)]
+    rows: Grid = [header]
+    for name in sorted(groups):
+        numbers = counts(groups[name])
+        rows.append([name, *(numbers[step] for step in GROUP_STEPS)])
+    return rows
+
+
+def median_days(pairs: Iterable[tuple[datetime | None, datetime | None]]) -> CellValue:
+    days = [(end - start).days for start, end in pairs if start and end and end >= start]
+    return statistics.median(days) if days else "—"
+
+
+class _Summary(Loop):
+    def run(self) -> Plan:
+        people = standings(self)
+        grid = self.grid(people)
+        fingerprint = hashlib.sha256(json.dumps(grid, default=str).encode()).hexdigest()
+        if self.data.journal.recalled(WRITTEN, "content") == fingerprint:
+            return self.plan
+        first = 4  # after "Mis à jour le", a blank row, the block title and the funnel's header
+        chart = ChartSpec("Entonnoir", 0, 1, first, first + len(STAGE_LABELS) - 1, anchor_column=6)
+        sheet = self.settings.names.get("synthese", "Synthèse")
+        self.plan.replaced.append((sheet, [["Mis à jour le", self.now], [], *grid], chart))
+        self.plan.memory.append((WRITTEN, "content", fingerprint))
+        return self.plan
+
+    def session_label(self, p: Standing) -> str:
+        s = self.by_reference.get(p.session)
+        return f"{p.session} ({s.starts:%d/%m/%Y})" if s and s.starts else p.session
+
+    def grid(self, people: list[Standing]) -> Grid:
+        def as_datetime(d):
+            return datetime.combine(d, datetime.min.time()) if d else None
+
+        referral_to_session = median_days(
+            (as_datetime(p.referral.referred_on), p.session_starts) for p in people if p.reached("presents")
+        )
+        session_to_cape = median_days(
+            (p.session_starts, as_datetime(p.entered_on)) for p in people if p.reached("entres")
+        )
+        blocks: list[Grid] = [
+            [["Entonnoir (toutes les personnes orientées, avec ou sans accord de partage)"]],
+            funnel_block(people),
+            [
+                ["Délai médian (jours)", "Nombre de jours"],
+                ["De l'orientation à la réunion", referral_to_session],
+                ["De la réunion à l'entrée en coopérative", session_to_cape],
+            ],
+            group_block("Par réunion", [p for p in people if p.session], self.session_label),
+            group_block("Par conseiller·ère", people, lambda p: p.referral.advisor),
+            group_block("Par projet", people, lambda p: p.referral.row.text("projet")),
+            self.consenting(people),
+        ]
+        grid: Grid = []
+        for block in blocks:
+            grid.extend(block)
+            grid.append([])
+        return grid[:-1]
+
+    def consenting(self, people: list[Standing]) -> Grid:
+        rows: Grid = [
+            ["Personnes ayant donné leur accord de partage"],
+            [
+                "Référence",
+                "Nom",
+                "Prénom",
+                "Conseiller·ère",
+                "Session",
+                "Présence",
+                "Étape",
+                "Date d'orientation",
+                "Date d'entrée",
+            ],
+        ]
+        for p in sorted(people, key=lambda p: (p.referral.last_name, p.referral.first_name)):
+            r = p.referral
+            if r.consent:
+                rows.append(
+                    [
+                        r.reference,
+                        r.last_name,
+                        r.first_name,
+                        r.advisor,
+                        p.session,
+                        p.presence or "",
+                        p.stage or "",
+                        r.referred_on,
+                        p.entered_on,
+                    ]
+                )
+        return rows
+
+
+def plan(data: JobInput) -> Plan:
+    return _Summary(data, "summary").run()
