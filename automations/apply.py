@@ -14,6 +14,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
+from automations.errors import TransportError
 from automations.journal import DEFERRED, PENDING, REFUSED, SENT, Journal
 from automations.mail.base import DeliveryDeferred, DeliveryRefused, DeliveryUncertain, Transport
 from automations.mail.compose import compose
@@ -30,6 +31,7 @@ class Outcome:
     refused: list[tuple[EmailOrder, str]] = field(default_factory=list)
     uncertain: list[EmailOrder] = field(default_factory=list)
     repaired: list[EmailOrder] = field(default_factory=list)
+    rewritten: list[str] = field(default_factory=list)
     cells_written: int = 0
     rows_added: int = 0
     unresolved: list[CellPatch] = field(default_factory=list)
@@ -100,6 +102,9 @@ def _send_one(order: EmailOrder, message: EmailMessage, edges: Edges, now: datet
     except DeliveryUncertain:
         outcome.uncertain.append(order)
         return _status(order, unconfirmed(now))
+    except TransportError as error:
+        journal.settle(order.key, DEFERRED, now, str(error))  # surely not taken: due again next run
+        raise
     journal.settle(order.key, SENT, now)
     journal.remember(order.remember)
     outcome.sent.append(order)
@@ -124,5 +129,6 @@ def apply(plan: Plan, edges: Edges, now: datetime) -> Outcome:
         outcome.unresolved = result.unresolved
     for name, grid, chart in plan.replaced:
         edges.store.replace(edges.layouts[name], grid, chart)
+        outcome.rewritten.append(name)
     edges.journal.remember(plan.memory)
     return outcome

@@ -15,13 +15,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from automations import config as config_module
-from automations import demo, runner
+from automations import demo, logs, runner, scheduler, story
 from automations.apply import Outcome
 from automations.errors import AlreadyRunningError, ConfigError, PasserelleError
 from automations.report import format_outcome, format_plan
 
 PARIS = ZoneInfo("Europe/Paris")
 CONFIG_HELP = "configuration file (default: $PASSERELLE_CONFIG, else config/passerelle.toml)"
+LOG_FILE_HELP = "also write the log to this file, one timestamped line per event"
 
 
 def local_now(value: str | None = None) -> datetime:
@@ -40,6 +41,7 @@ def _print_results(results) -> None:
         print(format_outcome(result) if isinstance(result, Outcome) else format_plan(result))
 
 
+@logs.logged
 def cmd_run(args: argparse.Namespace) -> int:
     config = config_module.load(config_module.locate(args.config))
     _print_results(runner.run(config, args.jobs, local_now(args.now), dry_run=args.dry_run))
@@ -65,7 +67,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "Invitation envoyée le and État\n"
         f"Run again (nothing new is sent): passerelle run --config {config_path}"
     )
+    if args.story:
+        story.play(config_path, now, print)
+        print(f"\nThe whole story is in {folder / 'outbox'} and {folder / 'passerelle.xlsx'} (« Synthèse »).")
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    logs.setup(args.log_file, verbose=args.verbose)
+    return scheduler.serve(config_module.load(config_module.locate(args.config)))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -80,6 +90,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print the plan: who gets what, which cells change")
     run.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris), e.g. 2026-12-03T09:00")
     run.add_argument("--config", help=CONFIG_HELP)
+    run.add_argument("--log-file", help=LOG_FILE_HELP)
     run.set_defaults(handler=cmd_run)
 
     setup = commands.add_parser("setup", help="create missing sheets with their headers and dropdowns")
@@ -89,7 +100,16 @@ def parser() -> argparse.ArgumentParser:
     demo_cmd = commands.add_parser("demo", help="build the demo story in a folder and run it")
     demo_cmd.add_argument("dir", nargs="?", default="passerelle-demo", help="folder (default ./passerelle-demo)")
     demo_cmd.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris)")
+    demo_cmd.add_argument(
+        "--story", action="store_true", help="go on through the following weeks: answers, session, follow-up, digests"
+    )
     demo_cmd.set_defaults(handler=cmd_demo)
+
+    serve = commands.add_parser("serve", help="run the jobs on their schedule until SIGTERM or Ctrl-C")
+    serve.add_argument("--config", help=CONFIG_HELP)
+    serve.add_argument("--log-file", help=LOG_FILE_HELP)
+    serve.add_argument("--verbose", action="store_true", help="log debug details too")
+    serve.set_defaults(handler=cmd_serve)
     return root
 
 

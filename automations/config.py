@@ -61,6 +61,10 @@ class SmtpConfig:
     ca_file: Path | None = None
     timeout_seconds: float = 30.0
     rate_per_minute: int = 0
+    bounce_address: str = ""
+    """Envelope sender (where bounces go); the From address when empty."""
+    local_hostname: str = ""
+    """Name given in EHLO; the machine's name when empty."""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ def format_outcome(outcome: Outcome) -> str:
     lines = [
         f"{outcome.job}: {len(outcome.sent)} email(s) sent ({_counts([e.kind for e in outcome.sent])}), "
         f"{outcome.cells_written} cell(s) written, {outcome.rows_added} row(s) added"
+        + "".join(f", « {name} » rewritten" for name in outcome.rewritten)
     ]
     lines += [f"  deferred {o.kind} → {o.to_address}: {why}" for o, why in outcome.deferred]
     lines += [f"  refused {o.kind} → {o.to_address}: {why}" for o, why in outcome.refused]

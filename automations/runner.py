@@ -106,9 +106,16 @@ def code_secret(config: Config) -> bytes:
     path = config.state_dir / "code-secret"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        temporary = path.with_name(f".code-secret-{os.getpid()}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as stream:
             stream.write(secrets.token_hex(32))
+        try:
+            os.link(temporary, path)  # atomic, and never replaces a secret that codes were sent with
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
     return path.read_bytes().strip()
 
 
@@ -185,7 +192,11 @@ def _journal_row(results: list[Outcome], now: datetime, journal: Journal) -> lis
     if not changed and journal.memory().get(("journal", "problems"), "") == seen:
         return []
     journal.remember([("journal", "problems", seen)])
-    detail = "; ".join(f"{o.job}: {len(o.sent)} email(s), {o.cells_written} cellule(s)" for o in results)
+    detail = "; ".join(
+        f"{o.job} : {len(o.sent)} email(s), {o.cells_written} cellule(s), {o.rows_added} ligne(s)"
+        for o in results
+        if o.sent or o.cells_written or o.rows_added
+    )
     return [
         ("date", now),
         ("jobs", ", ".join(o.job for o in results)),
@@ -210,12 +221,12 @@ def run(
         raise ConfigError(f"Unknown job « {unknown[0]} »: choose among {', '.join(JOBS)}.")
     jobs = [job for name, job in JOBS.items() if name in job_names or not job_names]
     sheet_specs = specs(config)
-    job_settings = settings(config)
     renderer = Renderer(config.mail.templates or bundled_templates())
     renderer.compile_all()
     real_store = store or make_store(config)
     results: list[Plan | Outcome] = []
     with run_lock(config.state_dir):
+        job_settings = settings(config)  # under the lock: the first run creates the code secret
         needed = [sheet_specs[key].name for key in {key for job in jobs for key in job.sheets} - set(CREATED)]
         buffered = BufferedStore(real_store, needed, [sheet_specs[key].layout() for key in CREATED])
         journal = Journal(config.state_dir / "journal.sqlite3")

@@ -87,7 +87,7 @@ class _Digests(Loop):
         self.email_staff(
             DIGEST,
             address,
-            f"conseiller {address}",
+            f"conseiller-{address}",
             week,
             {
                 "conseiller": {"nom": people[0].referral.advisor},

@@ -30,7 +30,7 @@ class _Followups(Loop):
                 self.thank(r, s, f)
             elif f.presence in ("Absent·e", "Excusé·e"):
                 self.reinvite(r, s)
-            elif not f.row.text("presence"):
+            elif not f.row.text("presence") and not (r.answer is False and r.session == s.reference):
                 unfilled.setdefault(s.reference, []).append(f)
         for reference, rows in unfilled.items():
             self.nudge(self.by_reference[reference], rows)
@@ -94,7 +94,7 @@ class _Followups(Loop):
         self.email_staff(
             NUDGE,
             s.contact or self.settings.cooperative.email,
-            f"réunion {s.reference}",
+            f"reunion-{s.reference}",
             s.reference,
             {
                 "reunion": session_context(s, self.settings.cooperative.email),

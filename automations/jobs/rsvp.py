@@ -44,7 +44,9 @@ class _Rsvp(Loop):
             elif self.apply_answer(r, at, answer):
                 changed.add(r.reference)
         for r in self.people.values():
-            if r.session and r.answer is not None and r.reference not in changed:
+            starts = self.starts(r)
+            upcoming = starts is not None and starts > self.now  # afterwards, "État" tells the follow-up
+            if upcoming and r.answer is not None and r.reference not in changed:
                 self.set_status(r, answer_status(r, r.answer, self.starts(r)))
         return self.plan
 
@@ -74,8 +76,9 @@ class _Rsvp(Loop):
         self.plan.memory.append((APPLIED, r.reference, at.isoformat()))
         if r.answer is not answer:
             self.plan.patches.append(self.patch(r, "reponse", "Oui" if answer else "Non"))
-        if r.session:
-            self.set_status(r, answer_status(r, answer, self.starts(r)))
+        starts = self.starts(r)
+        if starts is not None and starts > self.now:
+            self.set_status(r, answer_status(r, answer, starts))
         return True
 
     def starts(self, r: Referral) -> datetime | None:

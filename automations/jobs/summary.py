@@ -28,16 +28,34 @@ def rate(part: int, whole: int) -> str:
     return format_percent(part / whole, locale="fr_FR") if whole else "—"
 
 
+BASIS = {
+    "invites": "orientes",
+    "attente": "orientes",
+    "oui": "invites",
+    "presents": "invites",
+    "entres": "presents",
+    "cesa": "entres",
+    "sortis": "presents",
+}
+"""Each rate is taken from the step it follows: présent·es among invité·es, CESA among entré·es…"""
+LABELS = dict(STAGE_LABELS)
+
+
 def funnel_block(people: list[Standing]) -> Grid:
     numbers = counts(people)
-    rows: Grid = [["Étape", "Nombre", "% des orienté·es", "% de l'étape précédente"]]
-    previous = None
+    rows: Grid = [["Étape", "Nombre", "% des orienté·es", "Taux", "Parmi"]]
     for step, label in STAGE_LABELS:
+        basis = BASIS.get(step)
         n = numbers[step]
-        before = "—" if previous is None or step == "attente" else rate(n, previous)
-        rows.append([label, n, rate(n, numbers["orientes"]), before])
-        if step != "attente":
-            previous = n
+        rows.append(
+            [
+                label,
+                n,
+                rate(n, numbers["orientes"]),
+                rate(n, numbers[basis]) if basis else "—",
+                LABELS[basis].lower() if basis else "",
+            ]
+        )
     return rows
 
 

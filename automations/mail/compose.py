@@ -48,6 +48,6 @@ def compose(
             maintype="text",
             subtype="calendar",
             filename="reunion.ics",
-            params={"method": "CANCEL" if order.event.cancelled else "PUBLISH"},
+            params={"method": "CANCEL" if order.event.cancelled else "PUBLISH", "charset": "utf-8"},
         )
     return message

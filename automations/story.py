@@ -1,0 +1,178 @@
+"""The rest of the demo story (``passerelle demo --story``): the weeks after the first run.
+
+Each step plays what people do (seekers answer, staff fill "Suivi", a second session opens), then
+runs every job with the clock set to that moment, as the scheduler would. People's edits go
+through the same sheet store as Passerelle's, located by Référence like any write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from automations import config as config_module
+from automations import runner
+from automations.jobs.loop import person_code
+from automations.model import followup_reference
+from automations.report import format_outcome
+from automations.schema import ORIENTATIONS, REPONSES, REUNIONS, SUIVI
+from automations.sheets.base import CellPatch, RowAppend, RowKey
+from automations.sheets.workbook import WorkbookStore
+
+SCHEDULER_PERIOD = timedelta(minutes=15)
+"""Each step runs the jobs twice, a quarter of an hour apart, as `passerelle serve` would: an answer
+read by one run frees a seat that the next run fills."""
+
+# Who does what, by index in demo.SEEKERS.
+ANSWER_YES = (0, 1, 5, 7, 8)
+ANSWER_NO_FORM = (2, 6)
+ANSWER_NO_TYPED = 4
+ABSENT = (3, 12)
+CAPE, CESA, EXIT = (0, 1, 5, 7, 8, 11), (13, 14, 15), 10
+
+
+@dataclass(frozen=True)
+class Step:
+    day: int
+    hour: int
+    title: str
+    act: Callable[[Story], list[str]]
+
+
+class Story:
+    def __init__(self, config_path: Path, start: datetime) -> None:
+        self.config = config_module.load(config_path)
+        self.store = WorkbookStore(self.config.sheets.workbook)
+        self.start = start.replace(hour=9, minute=0, second=0, microsecond=0)
+        self.layouts = {spec.name: spec.layout() for spec in (ORIENTATIONS, REUNIONS, SUIVI, REPONSES)}
+
+    def at(self, day: int, hour: int) -> datetime:
+        return datetime.combine(self.start.date() + timedelta(days=day), time(hour))
+
+    def people(self) -> list[dict[str, object]]:
+        grid = self.store.read([ORIENTATIONS.name])[ORIENTATIONS.name]
+        return [dict(zip(grid[0], row, strict=False)) for row in grid[1:]]
+
+    def reference(self, index: int) -> str:
+        return str(self.people()[index]["Référence"])
+
+    def name(self, index: int) -> str:
+        person = self.people()[index]
+        return f"{person['Prénom']} {person['Nom']}"
+
+    def write(self, patches: list[CellPatch], appends: list[RowAppend] = ()) -> None:
+        self.store.ensure([self.layouts[REPONSES.name]])
+        self.store.write(self.layouts, patches, appends)
+
+
+def answers(story: Story) -> list[str]:
+    secret = runner.code_secret(story.config)
+    when = story.at(1, 8)
+    rows = [
+        RowAppend(
+            REPONSES.name,
+            {
+                "Horodateur": when + timedelta(minutes=i),
+                "Code": person_code(secret, story.reference(i)),
+                "Réponse": "Oui, je viendrai" if i in ANSWER_YES else "Non, je ne pourrai pas",
+            },
+        )
+        for i in (*ANSWER_YES, *ANSWER_NO_FORM)
+    ]
+    typed = CellPatch(ORIENTATIONS.name, RowKey(story.reference(ANSWER_NO_TYPED)), "Réponse", "non")
+    story.write([typed], rows)
+    return [
+        f"{len(ANSWER_YES)} seekers answer Oui through the form, {len(ANSWER_NO_FORM)} answer Non "
+        f"({', '.join(story.name(i) for i in ANSWER_NO_FORM)});",
+        f"an advisor types « non » in « Réponse » for {story.name(ANSWER_NO_TYPED)}, who phoned her.",
+    ]
+
+
+def nothing(story: Story) -> list[str]:
+    return ["Nobody touches the sheets."]
+
+
+def session_day_after(story: Story) -> list[str]:
+    session = f"R-{story.at(7, 14):%Y%m%d}"
+    attendees = [i for i in range(16) if i not in (*ANSWER_NO_FORM, ANSWER_NO_TYPED, 9)]
+    patches = []
+    for i in attendees:
+        key = RowKey(followup_reference(story.reference(i), session))
+        present = i not in ABSENT
+        patches.append(CellPatch(SUIVI.name, key, "Présence", "Présent·e" if present else "Absent·e"))
+        if present:
+            patches.append(CellPatch(SUIVI.name, key, "Accompagnateur·rice", "Karim Benhamou"))
+    second = story.at(21, 14).date()
+    row = {
+        "Référence": f"R-{second:%Y%m%d}",
+        "Date": second,
+        "Heure de début": "14:00",
+        "Heure de fin": "16:30",
+        "Lieu": "L'Ouvre-Boîtes, salle du rez-de-chaussée",
+        "Adresse ou lien": "12 rue Jean Jaurès, 44600 Saint-Nazaire",
+        "Places": 13,
+        "Animateur·rice": "Camille Roux",
+        "Email contact": "camille.roux@ouvre-boites.example",
+        "Annulée": "Non",
+    }
+    story.write(patches, [RowAppend(REUNIONS.name, row)])
+    return [
+        f"The session took place: staff mark {len(attendees) - len(ABSENT)} people Présent·e and "
+        f"{len(ABSENT)} Absent·e in « Suivi » ({', '.join(story.name(i) for i in ABSENT)});",
+        f"the cooperative opens a second session on {second:%d/%m/%Y}.",
+    ]
+
+
+def stages(story: Story) -> list[str]:
+    session = f"R-{story.at(7, 14):%Y%m%d}"
+    entered = story.at(20, 9).date()
+    patches = []
+    for i, stage in [
+        *((i, "CAPE signé") for i in CAPE),
+        *((i, "CESA signé") for i in CESA),
+        (EXIT, "Sortie"),
+    ]:
+        key = RowKey(followup_reference(story.reference(i), session))
+        typed = {"CAPE signé": "cape", "CESA signé": "CESA signé ", "Sortie": "Sortie"}[stage]
+        patches.append(CellPatch(SUIVI.name, key, "Étape", typed))
+        if stage == "Sortie":
+            patches.append(CellPatch(SUIVI.name, key, "Motif de sortie", "Emploi salarié trouvé"))
+        else:
+            patches.append(CellPatch(SUIVI.name, key, "Date d'entrée", entered))
+    story.write(patches)
+    return [
+        f"Staff record the stages: {len(CAPE)} CAPE (typed « cape »), {len(CESA)} CESA, 1 exit; "
+        "nobody has filled the second session's presence yet."
+    ]
+
+
+STEPS = (
+    Step(1, 10, "The next day", answers),
+    Step(5, 9, "Two days before the session", nothing),
+    Step(8, 10, "The day after the session", session_day_after),
+    Step(35, 10, "Five weeks later", stages),
+    Step(60, 10, "Two months after the referrals", nothing),
+)
+
+
+def play_step(story: Story, step: Step, report: Callable[[str], None]) -> list[datetime]:
+    """People act, then the jobs run twice; returns when they ran."""
+    moment = story.at(step.day, step.hour)
+    report(f"\n== {step.title}: {moment:%A %d/%m/%Y %H:%M} ==")
+    for line in step.act(story):
+        report(f"  {line}")
+    runs = [moment, moment + SCHEDULER_PERIOD]
+    for run_at in runs:
+        report(f"  -- run at {run_at:%H:%M}")
+        for outcome in runner.run(story.config, [], run_at):
+            if outcome.sent or outcome.cells_written or outcome.rows_added or outcome.rewritten:
+                report(format_outcome(outcome))
+    return runs
+
+
+def play(config_path: Path, start: datetime, report: Callable[[str], None]) -> None:
+    story = Story(config_path, start)
+    for step in STEPS:
+        play_step(story, step, report)

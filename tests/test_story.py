@@ -1,0 +1,137 @@
+"""The demo story walked through two months with the clock of each run (issue 5's scenario):
+17 referrals, 13 seats, 3 answers Non, the session, 10 present, 2 absent re-invited, 6 CAPE,
+3 CESA, 1 exit. At each step the outbox holds exactly the emails expected, re-running the step
+changes nothing, and « Synthèse » shows the expected counts and rates."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections import Counter
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from automations import demo, runner, story
+from automations import config as config_module
+
+START = datetime(2026, 11, 26, 9, 0)  # a Thursday
+
+
+def sent(outbox: Path) -> dict[str, tuple[str, str, datetime]]:
+    """file → (kind, recipient, date) of every email in the outbox."""
+    found = {}
+    for path in outbox.glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        kind = message["X-Passerelle-Key"].strip().split("|")[0]
+        found[path.name] = (kind, message["To"].addresses[0].addr_spec, parsedate_to_datetime(message["Date"]))
+    return found
+
+
+def cells(workbook: Path) -> dict[str, list[tuple]]:
+    book = openpyxl.load_workbook(workbook)
+    return {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+
+
+def address(index: int) -> str:
+    first, last = demo.SEEKERS[index][:2]
+    return f"{demo._ascii(first)}.{demo._ascii(last)}@exemple.fr"
+
+
+def synthese(workbook: Path) -> dict[str, list]:
+    rows = list(openpyxl.load_workbook(workbook)["Synthèse"].iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[0] == "Étape")
+    return {r[0]: list(r[1:5]) for r in rows[start + 1 : start + 9]}
+
+
+ADVISORS = {a for _, a in demo.ADVISORS}
+EVERYONE_BUT_NON = [i for i in range(16) if i not in (2, 4, 6)]
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory) -> list[tuple[Counter, set[str], datetime]]:
+    """Builds the demo and plays every step; per step, the new emails as (kind, recipient)."""
+    folder = tmp_path_factory.mktemp("story")
+    config_path = demo.build(folder, START)
+    config = config_module.load(config_path)
+    outbox, workbook = folder / "outbox", folder / "passerelle.xlsx"
+    runner.run(config, [], START)
+    steps = [(Counter((k, to) for k, to, _ in sent(outbox).values()), {d for _, _, d in sent(outbox).values()}, START)]
+    the_story = story.Story(config_path, START)
+    for step in story.STEPS:
+        before = sent(outbox)
+        runs = story.play_step(the_story, step, lambda line: None)
+        new = {name: v for name, v in sent(outbox).items() if name not in before}
+        # Re-running the step changes nothing and sends nothing.
+        snapshot = cells(workbook)
+        runner.run(config, [], runs[-1])
+        assert sent(outbox).keys() == before.keys() | new.keys(), f"re-running « {step.title} » sent again"
+        assert cells(workbook) == snapshot, f"re-running « {step.title} » changed cells"
+        assert all(d.replace(tzinfo=None) in runs for _, _, d in new.values())
+        steps.append((Counter((k, to) for k, to, _ in new.values()), {d for _, _, d in new.values()}, runs[0]))
+    steps.append(workbook)
+    return steps
+
+
+def test_day_one_invites_thirteen_and_puts_four_on_the_waiting_list(walk):
+    emails, _, _ = walk[0]
+    assert emails == Counter({("invitation", address(i)): 1 for i in range(13)}
+                             | {("liste_attente", address(i)): 1 for i in range(13, 17)})
+
+
+def test_three_answers_non_give_their_seats_to_the_waiting_list(walk):
+    emails, _, _ = walk[1]
+    assert emails == Counter({("invitation", address(i)): 1 for i in (13, 14, 15)})
+
+
+def test_reminders_go_to_everyone_still_coming_and_advisors_get_their_first_digest(walk):
+    emails, _, _ = walk[2]
+    assert emails == Counter({("rappel", address(i)): 1 for i in EVERYONE_BUT_NON}
+                             | {("synthese_conseiller", a): 1 for a in ADVISORS})
+
+
+def test_after_the_session_present_people_hear_the_next_steps_and_absent_ones_a_new_date(walk):
+    emails, _, _ = walk[3]
+    present = [i for i in EVERYONE_BUT_NON if i not in (3, 9, 12)]  # 9 gave no consent: no « Suivi » row
+    assert emails == Counter({("suite_presence", address(i)): 1 for i in present}
+                             | {("relance_absent", address(i)): 1 for i in (3, 12)}
+                             | {("invitation", address(16)): 1})
+    assert len(present) == 10
+
+
+def test_weeks_later_staff_are_reminded_of_the_empty_presence_and_advisors_get_news(walk):
+    emails, _, _ = walk[4]
+    assert emails == Counter({("rappel_suivi", "camille.roux@ouvre-boites.example"): 1}
+                             | {("synthese_conseiller", a): 1 for a in ADVISORS})
+
+
+def test_two_months_on_nothing_new_is_sent(walk):
+    emails, _, _ = walk[5]
+    assert emails == Counter()
+
+
+def test_synthese_counts_and_rates_at_the_end(walk):
+    table = synthese(walk[-1])
+    assert table == {
+        "Orienté·es": [17, "100\xa0%", "—", None],
+        "Invité·es": [17, "100\xa0%", "100\xa0%", "orienté·es"],
+        "En liste d'attente": [0, "0\xa0%", "0\xa0%", "orienté·es"],
+        "Réponse oui": [5, "29\xa0%", "29\xa0%", "invité·es"],
+        "Présent·es": [10, "59\xa0%", "59\xa0%", "invité·es"],
+        "Entré·es en coopérative": [9, "53\xa0%", "90\xa0%", "présent·es"],
+        "CESA signé": [3, "18\xa0%", "33\xa0%", "entré·es en coopérative"],
+        "Sorti·es": [1, "6\xa0%", "10\xa0%", "présent·es"],
+    }
+
+
+def test_people_without_consent_are_counted_but_never_named_in_suivi_or_synthese(walk):
+    workbook = walk[-1]
+    book = cells(workbook)
+    texts = {str(v) for name in ("Suivi", "Synthèse") for row in book[name] for v in row if v is not None}
+    for first, last, *_, consent in demo.SEEKERS:
+        if consent == "Non":
+            assert not any(first in t or last in t for t in texts), f"{first} {last} appears"
+    assert synthese(workbook)["Orienté·es"][0] == 17
