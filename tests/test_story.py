@@ -27,7 +27,11 @@ def sent(outbox: Path) -> dict[str, tuple[str, str, datetime]]:
     for path in outbox.glob("*.eml"):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         kind = message["X-Passerelle-Key"].strip().split("|")[0]
-        found[path.name] = (kind, message["To"].addresses[0].addr_spec, parsedate_to_datetime(message["Date"]))
+        found[path.name] = (
+            kind,
+            message["To"].addresses[0].addr_spec,
+            parsedate_to_datetime(message["Date"]),
+        )
     return found
 
 
@@ -59,7 +63,13 @@ def walk(tmp_path_factory) -> list[tuple[Counter, set[str], datetime]]:
     config = config_module.load(config_path)
     outbox, workbook = folder / "outbox", folder / "passerelle.xlsx"
     runner.run(config, [], START)
-    steps = [(Counter((k, to) for k, to, _ in sent(outbox).values()), {d for _, _, d in sent(outbox).values()}, START)]
+    steps = [
+        (
+            Counter((k, to) for k, to, _ in sent(outbox).values()),
+            {d for _, _, d in sent(outbox).values()},
+            START,
+        )
+    ]
     the_story = story.Story(config_path, START)
     for step in story.STEPS:
         before = sent(outbox)
@@ -71,15 +81,19 @@ def walk(tmp_path_factory) -> list[tuple[Counter, set[str], datetime]]:
         assert sent(outbox).keys() == before.keys() | new.keys(), f"re-running « {step.title} » sent again"
         assert cells(workbook) == snapshot, f"re-running « {step.title} » changed cells"
         assert all(d.replace(tzinfo=None) in runs for _, _, d in new.values())
-        steps.append((Counter((k, to) for k, to, _ in new.values()), {d for _, _, d in new.values()}, runs[0]))
+        steps.append(
+            (Counter((k, to) for k, to, _ in new.values()), {d for _, _, d in new.values()}, runs[0])
+        )
     steps.append(workbook)
     return steps
 
 
 def test_day_one_invites_thirteen_and_puts_four_on_the_waiting_list(walk):
     emails, _, _ = walk[0]
-    assert emails == Counter({("invitation", address(i)): 1 for i in range(13)}
-                             | {("liste_attente", address(i)): 1 for i in range(13, 17)})
+    assert emails == Counter(
+        {("invitation", address(i)): 1 for i in range(13)}
+        | {("liste_attente", address(i)): 1 for i in range(13, 17)}
+    )
 
 
 def test_three_answers_non_give_their_seats_to_the_waiting_list(walk):
@@ -89,23 +103,29 @@ def test_three_answers_non_give_their_seats_to_the_waiting_list(walk):
 
 def test_reminders_go_to_everyone_still_coming_and_advisors_get_their_first_digest(walk):
     emails, _, _ = walk[2]
-    assert emails == Counter({("rappel", address(i)): 1 for i in EVERYONE_BUT_NON}
-                             | {("synthese_conseiller", a): 1 for a in ADVISORS})
+    assert emails == Counter(
+        {("rappel", address(i)): 1 for i in EVERYONE_BUT_NON}
+        | {("synthese_conseiller", a): 1 for a in ADVISORS}
+    )
 
 
 def test_after_the_session_present_people_hear_the_next_steps_and_absent_ones_a_new_date(walk):
     emails, _, _ = walk[3]
     present = [i for i in EVERYONE_BUT_NON if i not in (3, 9, 12)]  # 9 gave no consent: no « Suivi » row
-    assert emails == Counter({("suite_presence", address(i)): 1 for i in present}
-                             | {("relance_absent", address(i)): 1 for i in (3, 12)}
-                             | {("invitation", address(16)): 1})
+    assert emails == Counter(
+        {("suite_presence", address(i)): 1 for i in present}
+        | {("relance_absent", address(i)): 1 for i in (3, 12)}
+        | {("invitation", address(16)): 1}
+    )
     assert len(present) == 10
 
 
 def test_weeks_later_staff_are_reminded_of_the_empty_presence_and_advisors_get_news(walk):
     emails, _, _ = walk[4]
-    assert emails == Counter({("rappel_suivi", "camille.roux@ouvre-boites.example"): 1}
-                             | {("synthese_conseiller", a): 1 for a in ADVISORS})
+    assert emails == Counter(
+        {("rappel_suivi", "camille.roux@ouvre-boites.example"): 1}
+        | {("synthese_conseiller", a): 1 for a in ADVISORS}
+    )
 
 
 def test_two_months_on_nothing_new_is_sent(walk):

@@ -91,9 +91,7 @@ class _Invitations(Loop):
                 self.cancel(r, s, json.loads(remembered)["sequence"] + 1 if remembered else 1)
             return
         if remembered is None:
-            if invitees:
-                self.remember(s, 0)
-            return
+            return  # nobody was told anything yet: the first invitation records what it announced
         previous = json.loads(remembered)
         if previous["details"] != announced(s):
             sequence = previous["sequence"] + 1
@@ -103,8 +101,11 @@ class _Invitations(Loop):
             self.remember(s, sequence)
 
     def remember(self, s: Session, sequence: int) -> None:
-        value = json.dumps({"details": announced(s), "sequence": sequence})
-        self.plan.memory.append((ANNOUNCED, s.reference, value))
+        self.plan.memory.append(self.announcement(s, sequence))
+
+    @staticmethod
+    def announcement(s: Session, sequence: int) -> tuple[str, str, str]:
+        return ANNOUNCED, s.reference, json.dumps({"details": announced(s), "sequence": sequence})
 
     def modify(self, r: Referral, s: Session, sequence: int) -> None:
         status = f"Réunion modifiée : invité·e à la réunion du {french.day_at(s.starts, year=False)}"
@@ -147,7 +148,15 @@ class _Invitations(Loop):
             self.wait(r)
             return
         self.taken_now[target.reference] += 1
-        self.email(r, INVITATION, target, self.sent_patches(r, target), event=self.event(r, target))
+        first = self.data.journal.recalled(ANNOUNCED, target.reference) is None
+        self.email(
+            r,
+            INVITATION,
+            target,
+            self.sent_patches(r, target),
+            event=self.event(r, target),
+            remember=(self.announcement(target, 0),) if first else (),
+        )
 
     def recover(self, r: Referral, entry: Entry) -> None:
         """The journal knows more than the sheet (a run stopped after sending): repair, never resend."""

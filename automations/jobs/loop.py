@@ -137,6 +137,7 @@ class Loop:
         on_sent: list[CellPatch],
         key_session: str | None = None,
         event: CalendarEvent | None = None,
+        remember: tuple[tuple[str, str, str], ...] = (),
         **context: Any,
     ) -> EmailOrder:
         coop = self.settings.cooperative
@@ -153,6 +154,7 @@ class Loop:
             status_column=self.orientations.spec.label("etat"),
             on_sent=tuple(on_sent),
             event=event,
+            remember=remember,
         )
         self.plan.emails.append(order)
         self.emailed.add(r.reference)
