@@ -76,7 +76,9 @@ def _status(order: EmailOrder, text: str) -> list[CellPatch]:
     return [CellPatch(order.sheet, order.row, order.status_column, text)]
 
 
-def _send_one(order: EmailOrder, message: EmailMessage, edges: Edges, now: datetime, outcome: Outcome) -> list:
+def _send_one(
+    order: EmailOrder, message: EmailMessage, edges: Edges, now: datetime, outcome: Outcome
+) -> list[CellPatch]:
     """Journal, hand over, journal: returns the cells that record what happened."""
     journal = edges.journal
     known = journal.entry(order.key)

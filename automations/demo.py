@@ -17,8 +17,10 @@ from automations.sheets.base import RowAppend
 from automations.sheets.workbook import WorkbookStore
 
 MARKER = ".passerelle-demo"
-ADVISORS = (("Sophie Le Goff", "sophie.legoff@francetravail.example"),
-            ("Nadia Benali", "nadia.benali@francetravail.example"))
+ADVISORS = (
+    ("Sophie Le Goff", "sophie.legoff@francetravail.example"),
+    ("Nadia Benali", "nadia.benali@francetravail.example"),
+)
 # (first name, last name, project, Activ'Créa, consent)
 SEEKERS = (
     ("Ève-Marie", "Durand", "Atelier de couture et retouches", "Oui", "Oui"),
@@ -100,19 +102,36 @@ def referral_rows(today: datetime) -> list[RowAppend]:
         advisor, advisor_email = ADVISORS[index % 2]
         address = f"{_ascii(first)}.{_ascii(last)}@exemple.fr"
         referred = (today - timedelta(days=30 - index)).date()
-        values = {"nom": last, "prenom": first, "email": address, "telephone": f"06 12 34 {index:02d} 00",
-                  "conseiller": advisor, "email_conseiller": advisor_email, "projet": project,
-                  "activ_crea": activ_crea, "accord": consent, "date_orientation": referred}
+        values = {
+            "nom": last,
+            "prenom": first,
+            "email": address,
+            "telephone": f"06 12 34 {index:02d} 00",
+            "conseiller": advisor,
+            "email_conseiller": advisor_email,
+            "projet": project,
+            "activ_crea": activ_crea,
+            "accord": consent,
+            "date_orientation": referred,
+        }
         rows.append(RowAppend(ORIENTATIONS.name, {ORIENTATIONS.label(k): v for k, v in values.items()}))
     return rows
 
 
 def session_row(today: datetime) -> RowAppend:
     day = (today + timedelta(days=7)).date()
-    values = {"reference": f"R-{day:%Y%m%d}", "date": day, "debut": "14:00", "fin": "16:30",
-              "lieu": "Maison de l'emploi de Saint-Nazaire", "adresse": "1 rue de la Paix, 44600 Saint-Nazaire",
-              "places": 13, "animateur": "Camille Roux", "email_contact": "camille.roux@ouvre-boites.example",
-              "annulee": "Non"}
+    values = {
+        "reference": f"R-{day:%Y%m%d}",
+        "date": day,
+        "debut": "14:00",
+        "fin": "16:30",
+        "lieu": "Maison de l'emploi de Saint-Nazaire",
+        "adresse": "1 rue de la Paix, 44600 Saint-Nazaire",
+        "places": 13,
+        "animateur": "Camille Roux",
+        "email_contact": "camille.roux@ouvre-boites.example",
+        "annulee": "Non",
+    }
     return RowAppend(REUNIONS.name, {REUNIONS.label(k): v for k, v in values.items()})
 
 

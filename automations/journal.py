@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 PENDING, SENT, DEFERRED, REFUSED = "pending", "sent", "deferred", "refused"
+_COLUMNS = "key, kind, person, session, recipient, status, attempts, updated_at, detail"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS emails (
@@ -62,14 +63,12 @@ class Journal:
         self._db.close()
 
     def entries(self) -> list[Entry]:
-        rows = self._db.execute(
-            "SELECT key, kind, person, session, recipient, status, attempts, updated_at, detail FROM emails"
-        )
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM emails")
         return [Entry(*row[:7], datetime.fromisoformat(row[7]), row[8]) for row in rows]
 
     def entry(self, key: str) -> Entry | None:
         row = self._db.execute(
-            "SELECT key, kind, person, session, recipient, status, attempts, updated_at, detail FROM emails WHERE key=?",
+            f"SELECT {_COLUMNS} FROM emails WHERE key=?",
             (key,),
         ).fetchone()
         return Entry(*row[:7], datetime.fromisoformat(row[7]), row[8]) if row else None
@@ -87,7 +86,7 @@ class Journal:
         attempt: int = 0,
     ) -> None:
         self._db.execute(
-            """INSERT INTO emails (key, kind, person, session, recipient, status, attempts, updated_at, detail)
+            f"""INSERT INTO emails ({_COLUMNS})
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT(key) DO UPDATE SET recipient=excluded.recipient, status=excluded.status,
                    attempts=attempts + excluded.attempts, updated_at=excluded.updated_at,
@@ -105,7 +104,8 @@ class Journal:
         )
 
     def memory(self) -> dict[tuple[str, str], str]:
-        return {(ns, key): value for ns, key, value in self._db.execute("SELECT namespace, key, value FROM memory")}
+        rows = self._db.execute("SELECT namespace, key, value FROM memory")
+        return {(namespace, key): value for namespace, key, value in rows}
 
     def remember(self, updates: Iterable[tuple[str, str, str]]) -> None:
         """What a job saw last (staff columns, announced session details): (namespace, key, value)."""

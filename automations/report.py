@@ -19,9 +19,8 @@ def _where(patch) -> str:
 
 
 def format_plan(plan: Plan) -> str:
-    lines = [
-        f"{plan.job} (dry run): {len(plan.emails)} email(s) would be sent ({_counts([e.kind for e in plan.emails])})"
-    ]
+    kinds = _counts([e.kind for e in plan.emails])
+    lines = [f"{plan.job} (dry run): {len(plan.emails)} email(s) would be sent ({kinds})"]
     lines += [
         f"  email {e.kind} → {e.to_name} <{e.to_address}> [{e.person}] {e.session}".rstrip()
         for e in plan.emails

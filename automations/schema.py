@@ -112,7 +112,15 @@ SUIVI = SheetSpec(
     owned=("reference", "nom", "prenom", "conseiller", "session", "maj"),
     choices={"presence": PRESENCE, "etape": STAGES},
 )
-STAFF_COLUMNS = ("presence", "etape", "date_entree", "accompagnateur", "activite", "motif_sortie", "commentaire")
+STAFF_COLUMNS = (
+    "presence",
+    "etape",
+    "date_entree",
+    "accompagnateur",
+    "activite",
+    "motif_sortie",
+    "commentaire",
+)
 
 REPONSES = SheetSpec(
     key="reponses",

@@ -38,14 +38,23 @@ def test_unreadable_dates_are_a_french_sentence_quoting_the_cell(cell):
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("14:00", time(14)), ("14h", time(14)), ("14h30", time(14, 30)), ("14 h 30", time(14, 30)),
-     (0.5833333333, time(14)), (datetime(2020, 1, 1, 9, 15), time(9, 15)), ("", None)],
+    [
+        ("14:00", time(14)),
+        ("14h", time(14)),
+        ("14h30", time(14, 30)),
+        ("14 h 30", time(14, 30)),
+        (0.5833333333, time(14)),
+        (datetime(2020, 1, 1, 9, 15), time(9, 15)),
+        ("", None),
+    ],
 )
 def test_times(cell, expected):
     assert parse_time(cell) == expected
 
 
-@pytest.mark.parametrize("cell", ["oui", "Oui", "OUI ", "o", "x", "X", "yes", "true", "TRUE", "1", 1, True, "vrai"])
+@pytest.mark.parametrize(
+    "cell", ["oui", "Oui", "OUI ", "o", "x", "X", "yes", "true", "TRUE", "1", 1, True, "vrai"]
+)
 def test_yes_spellings(cell):
     assert parse_yes_no(cell) is True
 

@@ -91,7 +91,9 @@ def test_dry_run_prints_who_gets_what_and_which_cells_change(tmp_path):
     book["Réunions"]["G2"] = 20  # seven more seats
     book.save(tmp_path / "d" / "passerelle.xlsx")
     before = snapshot(tmp_path / "d")
-    done = passerelle("run", "--dry-run", "--now", "2026-11-27T10:00", "--config", str(tmp_path / "d" / "passerelle.toml"))
+    done = passerelle(
+        "run", "--dry-run", "--now", "2026-11-27T10:00", "--config", str(tmp_path / "d" / "passerelle.toml")
+    )
     assert done.returncode == 0, done.stderr
     assert "4 email(s) would be sent (invitation × 4)" in done.stdout
     assert "email invitation → Léa Dubois-Ménard <lea.dubois-menard@exemple.fr>" in done.stdout

@@ -35,7 +35,10 @@ def test_relative_paths_are_relative_to_the_config_file_not_the_working_director
     ("text", "message"),
     [
         ('[mail]\nsendr_address = "x@y.fr"\n', "mail.sendr_address is not a known setting"),
-        ("[invitations]\nmin_notice_days = \"deux\"\n", "invitations.min_notice_days must be a whole number, not 'deux'"),
+        (
+            '[invitations]\nmin_notice_days = "deux"\n',
+            "invitations.min_notice_days must be a whole number, not 'deux'",
+        ),
         ('[sheets]\nbackend = "excel"\n', "sheets.backend must be one of 'workbook', 'google', not 'excel'"),
         ("[mail.smtp]\nport = true\n", "mail.smtp.port must be a whole number, not True"),
         ("cooperative = 3\n", "cooperative must be a table"),
@@ -51,7 +54,9 @@ def test_mistakes_name_the_file_and_the_key(tmp_path, text, message):
 
 
 def test_a_missing_file_says_how_to_give_one(tmp_path):
-    with pytest.raises(ConfigError, match="No configuration file at .*: pass --config FILE, set \\$PASSERELLE_CONFIG"):
+    with pytest.raises(
+        ConfigError, match=r"No configuration file at .*: pass --config FILE, set \$PASSERELLE_CONFIG"
+    ):
         load(tmp_path / "nowhere.toml")
 
 

@@ -28,7 +28,12 @@ def test_spellings_of_one_header_match(typed, expected):
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("Email", "Email conseiller·ère"), ("Date", "Date d'orientation"), ("Nom", "Prénom"), ("Session", "Réponse")],
+    [
+        ("Email", "Email conseiller·ère"),
+        ("Date", "Date d'orientation"),
+        ("Nom", "Prénom"),
+        ("Session", "Réponse"),
+    ],
 )
 def test_different_headers_do_not_match(a, b):
     assert not same_header(a, b)

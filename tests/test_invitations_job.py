@@ -102,7 +102,8 @@ def test_a_missing_required_header_stops_before_anything_is_written_or_sent(proj
     with pytest.raises(SheetError) as error:
         project.run()
     assert str(error.value) == (
-        "La feuille « Orientations » n'a pas de colonne « Email » en ligne 1 : ajoutez-la ou rétablissez son nom."
+        "La feuille « Orientations » n'a pas de colonne « Email » en ligne 1 : "
+        "ajoutez-la ou rétablissez son nom."
     )
     assert digest(project.workbook) == before
     assert project.emails() == []
@@ -167,7 +168,7 @@ def test_a_template_error_sends_nothing_and_writes_nothing(project, tmp_path):
         [referral(1), referral(2)], [session("A", 7, 1)], extra_config=f'templates = "{templates}"\n'
     )
     before = digest(project.workbook)
-    with pytest.raises(TemplateError, match="liste_attente.txt uses an unknown value"):
+    with pytest.raises(TemplateError, match=r"liste_attente\.txt uses an unknown value"):
         project.run()
     assert project.emails() == []
     assert digest(project.workbook) == before

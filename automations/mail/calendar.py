@@ -35,5 +35,8 @@ def ics(event: CalendarEvent, stamp: datetime) -> bytes:
     if event.organizer:
         vevent.add("organizer", f"mailto:{event.organizer}")
     calendar.add_component(vevent)
-    calendar.add_missing_timezones(first_date=event.starts.date(), last_date=event.ends.date() + timedelta(days=1))
+    # Only the transitions around the session: a VTIMEZONE from 1970 weighs more than the email.
+    calendar.add_missing_timezones(
+        first_date=event.starts.date(), last_date=event.ends.date() + timedelta(days=1)
+    )
     return calendar.to_ical()
