@@ -7,8 +7,10 @@ the "État" column or a check report. No I/O: addresses are checked for syntax o
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, time, timedelta
 
+from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 
 from automations.sheets.base import CellValue
@@ -21,6 +23,14 @@ _NO = {"non", "n", "no", "false", "faux", "0"}
 _DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d")
 _TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%Hh%M", "%Hh", "%H h %M", "%H h")
 _SPACES = re.compile(r"\s+")
+_DIGITS = re.compile(r"[0-9]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MONTHS = {
+    plain: number
+    for number, name in Locale("fr", "FR").months["format"]["wide"].items()
+    for plain in (name.casefold(), unicodedata.normalize("NFKD", name.casefold()).encode("ascii", "ignore").decode())
+}
+_LONG_DATE = re.compile(r"(?:[a-zé]+\s+)?(\d{1,2})(?:er)?\s+([a-zéû]+)\s+(\d{4})(?:\s+(?:à\s+)?(.+))?$")
 
 
 class CellProblem(ValueError):
@@ -39,7 +49,7 @@ def text(value: CellValue) -> str:
         return value.strftime("%d/%m/%Y %H:%M") if value.time() != time() else value.strftime("%d/%m/%Y")
     if isinstance(value, date):
         return value.strftime("%d/%m/%Y")
-    return _SPACES.sub(" ", str(value)).strip()
+    return _SPACES.sub(" ", _CONTROL.sub("", str(value))).strip()
 
 
 def shown(value: CellValue, limit: int = 60) -> str:
@@ -81,7 +91,10 @@ def parse_datetime(value: CellValue) -> datetime | None:
     if isinstance(value, date):
         return datetime.combine(value, time())
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return _from_serial(float(value))
+        try:
+            return _from_serial(float(value))
+        except OverflowError:
+            raise CellProblem(f"{shown(value)} n'est pas une date") from None
     raw = text(value)
     if not raw:
         return None
@@ -89,6 +102,14 @@ def parse_datetime(value: CellValue) -> datetime | None:
         return datetime.fromisoformat(raw).replace(tzinfo=None)
     except ValueError:
         pass
+    long_form = _LONG_DATE.match(raw.casefold())
+    if long_form and long_form.group(2) in _MONTHS:
+        number, month, year, clock = long_form.groups()
+        try:
+            parsed = datetime(int(year), _MONTHS[month.strip()], int(number))
+        except ValueError:
+            raise CellProblem(f"{shown(value)} n'est pas une date qui existe") from None
+        return datetime.combine(parsed.date(), parse_time(clock)) if clock else parsed
     day, _, clock = raw.partition(" ")
     for fmt in _DATE_FORMATS:
         try:
@@ -113,7 +134,7 @@ def parse_time(value: CellValue) -> time | None:
     if isinstance(value, time):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1:
-        minutes = round(float(value) * 24 * 60)
+        minutes = min(round(float(value) * 24 * 60), 24 * 60 - 1)  # 23:59:59.9 is not midnight
         return time(minutes // 60, minutes % 60)
     raw = text(value).lower()
     for fmt in _TIME_FORMATS:
@@ -128,9 +149,11 @@ def parse_count(value: CellValue) -> int | None:
     """A whole number of seats: "13", 13, 13.0; ``None`` when empty."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and text(value).isdigit():
+    elif isinstance(value, str) and _DIGITS.fullmatch(text(value)):
         number = int(text(value))
     else:
         raise CellProblem(f"{shown(value)} n'est pas un nombre entier")

@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from automations import config as config_module
-from automations import demo, logs, runner, scheduler, story
+from automations import check, demo, logs, runner, scheduler, story
 from automations.apply import Outcome
 from automations.errors import AlreadyRunningError, ConfigError, PasserelleError
 from automations.report import format_outcome, format_plan
@@ -55,6 +55,20 @@ def cmd_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    report = check.check(config_module.load(config_module.locate(args.config)), local_now(args.now))
+    print(report.text())
+    return 0 if report.clean else 1
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    config = config_module.load(config_module.locate(args.config))
+    files = runner.preview(config, args.job, local_now(args.now), Path(args.out))
+    print(f"{len(files) // 2} email(s) from {args.job} previewed in {Path(args.out).resolve()}" if files
+          else f"{args.job} would send nothing now.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     folder = Path(args.dir).resolve()
     now = local_now(args.now)
@@ -62,7 +76,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Demo built in {folder}")
     _print_results(runner.run(config_module.load(config_path), [], now))
     print(
-        f"\nLook at:\n  {folder / 'outbox'}  the emails, one .eml file each (open them with any mail client)\n"
+        f"\nLook at:\n  {folder / 'outbox'}  the emails, one .eml file each (open them in any mail client)\n"
         f"  {folder / 'passerelle.xlsx'}  the workbook: « Orientations » now shows Session, "
         "Invitation envoyée le and État\n"
         f"Run again (nothing new is sent): passerelle run --config {config_path}"
@@ -81,13 +95,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="passerelle",
-        description="Invite referred job seekers to the cooperative's information sessions and follow them up.",
+        description="Invites referred job seekers to the cooperative's information sessions, follows them up.",
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run jobs once (all of them by default)")
     run.add_argument("jobs", nargs="*", metavar="JOB", help=f"among: {', '.join(runner.JOBS)}")
-    run.add_argument("--dry-run", action="store_true", help="print the plan: who gets what, which cells change")
+    run.add_argument("--dry-run", action="store_true", help="print who would get what and which cells would change")
     run.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris), e.g. 2026-12-03T09:00")
     run.add_argument("--config", help=CONFIG_HELP)
     run.add_argument("--log-file", help=LOG_FILE_HELP)
@@ -97,11 +111,23 @@ def parser() -> argparse.ArgumentParser:
     setup.add_argument("--config", help=CONFIG_HELP)
     setup.set_defaults(handler=cmd_setup)
 
+    check_cmd = commands.add_parser("check", help="check config, credentials, sheets, rows and templates; change nothing")
+    check_cmd.add_argument("--config", help=CONFIG_HELP)
+    check_cmd.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris)")
+    check_cmd.set_defaults(handler=cmd_check)
+
+    preview_cmd = commands.add_parser("preview", help="write what a job would send now as .eml and .html files")
+    preview_cmd.add_argument("job", choices=list(runner.JOBS), metavar="JOB", help=f"among: {', '.join(runner.JOBS)}")
+    preview_cmd.add_argument("--out", default="preview", help="folder for the files (default ./preview)")
+    preview_cmd.add_argument("--config", help=CONFIG_HELP)
+    preview_cmd.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris)")
+    preview_cmd.set_defaults(handler=cmd_preview)
+
     demo_cmd = commands.add_parser("demo", help="build the demo story in a folder and run it")
-    demo_cmd.add_argument("dir", nargs="?", default="passerelle-demo", help="folder (default ./passerelle-demo)")
+    demo_cmd.add_argument("dir", nargs="?", default="passerelle-demo", help="default: ./passerelle-demo")
     demo_cmd.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris)")
     demo_cmd.add_argument(
-        "--story", action="store_true", help="go on through the following weeks: answers, session, follow-up, digests"
+        "--story", action="store_true", help="go on through the weeks after: answers, session, follow-up, digests"
     )
     demo_cmd.set_defaults(handler=cmd_demo)
 

@@ -30,6 +30,7 @@ class Referral:
     advisor_email: str | None
     referred_on: date | None
     consent: bool
+    activ_crea: bool | None
     session: str
     answer: bool | None
     invited_on: datetime | None
@@ -107,6 +108,7 @@ def referral(table: Table, row: Row) -> Referral:
         advisor_email=c.get("email_conseiller", _optional_email),
         referred_on=referred_on,
         consent=bool(c.get("accord", cells.parse_yes_no, False)),
+        activ_crea=c.get("activ_crea", cells.parse_yes_no),
         session=row.text("session"),
         answer=c.get("reponse", cells.parse_yes_no),
         invited_on=c.get("invitation", cells.parse_datetime),

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
+from email.policy import SMTP
 from pathlib import Path
 
 import filelock
@@ -27,6 +28,7 @@ from automations.jobs import digests, followups, invitations, reminders, rsvp, s
 from automations.jobs.context import Cooperative, FormSettings, JobInput, JobSettings
 from automations.journal import Journal, JournalFacts
 from automations.mail.base import Transport
+from automations.mail.compose import compose
 from automations.mail.outbox import OutboxTransport
 from automations.mail.render import Renderer
 from automations.plan import Plan
@@ -258,6 +260,23 @@ def run(
         finally:
             journal.close()
     return results
+
+
+def preview(config: Config, job_name: str, now: datetime, out: Path) -> list[Path]:
+    """Write what a job would send now as .eml and .html files; touches no sheet, sends nothing."""
+    [plan] = run(config, [job_name], now, dry_run=True)
+    renderer = Renderer(config.mail.templates or bundled_templates())
+    sender = Address(config.mail.sender_name, addr_spec=config.mail.sender_address)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for order in plan.emails:
+        rendered = renderer.render(order.kind, order.context)
+        message = compose(order, rendered, sender, now, config.mail.domain)
+        stem = out / "_".join(part for part in order.key.replace(" ", "-").split("|") if part)
+        stem.with_suffix(".eml").write_bytes(message.as_bytes(policy=SMTP))
+        stem.with_suffix(".html").write_text(rendered.html, encoding="utf-8")
+        written += [stem.with_suffix(".eml"), stem.with_suffix(".html")]
+    return written
 
 
 def _finish(

@@ -30,8 +30,7 @@ class Row:
         return text(self.cells.get(key))
 
     def key(self, reference_key: str = "reference") -> RowKey:
-        reference = self.text(reference_key)
-        return RowKey(reference or None, () if reference else self.fingerprint)
+        return RowKey(self.text(reference_key) or None, self.fingerprint)
 
 
 @dataclass(frozen=True)

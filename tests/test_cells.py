@@ -112,3 +112,16 @@ def test_long_cells_are_shortened_in_messages():
     with pytest.raises(CellProblem) as problem:
         parse_yes_no("x" * 5000)
     assert len(str(problem.value)) < 120
+
+
+def test_control_characters_and_line_breaks_never_reach_a_message_or_a_header():
+    from automations.cells import text
+
+    assert text("Eve\r\nBcc: x@y.fr\x07\x00") == "Eve Bcc: x@y.fr"
+
+
+@pytest.mark.parametrize(
+    "cell", ["10 novembre 2026", "mardi 10 novembre 2026", "10 Novembre 2026 à 14h", "10 novembre 2026 14:00"]
+)
+def test_dates_written_in_words(cell):
+    assert parse_datetime(cell).date() == date(2026, 11, 10)

@@ -71,7 +71,7 @@ def test_an_invalid_row_is_reported_in_etat_and_the_others_proceed():
 def test_the_same_person_twice_is_invited_once():
     p = plan([referral(1), referral(2, Email="PERSONNE01@exemple.fr")], [session("A", 7, 5)])
     assert invited(p) == [("personne01@exemple.fr", "A")]
-    assert "déjà orientée à la ligne 2" in p.problems[0].message
+    assert p.problems[0].message == "Email : personne déjà orientée à la ligne 2 (même adresse)"
 
 
 def test_a_waiting_list_email_goes_once_then_an_invitation_as_soon_as_a_seat_opens():

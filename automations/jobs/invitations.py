@@ -61,7 +61,8 @@ class _Invitations(Loop):
         for r in self.referrals:
             if r.reference in seen_refs:
                 self.report(
-                    r, f"Référence déjà utilisée à la ligne {seen_refs[r.reference]} : ligne en double ?"
+                    r,
+                    f"{self.label('reference')} : déjà utilisée à la ligne {seen_refs[r.reference]} (ligne en double ?)",
                 )
                 continue
             seen_refs[r.reference] = r.row.number
@@ -71,7 +72,8 @@ class _Invitations(Loop):
             address = r.email.casefold()
             if address in seen_emails:
                 self.report(
-                    r, f"Personne déjà orientée à la ligne {seen_emails[address]} (même adresse email)"
+                    r,
+                    f"{self.label('email')} : personne déjà orientée à la ligne {seen_emails[address]} (même adresse)",
                 )
                 continue
             seen_emails[address] = r.row.number

@@ -92,6 +92,9 @@ class Loop:
     def patch(self, r: Referral, key: str, value: CellValue) -> CellPatch:
         return CellPatch(self.sheet, r.row.key(), self.orientations.spec.label(key), value)
 
+    def label(self, key: str) -> str:
+        return self.orientations.spec.label(key)
+
     def set_status(self, r: Referral, status: str) -> None:
         if r.status != status:
             self.plan.patches.append(self.patch(r, "etat", status))

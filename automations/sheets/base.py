@@ -25,8 +25,9 @@ Grid = list[list[CellValue]]
 class RowKey:
     """How a patch finds its row at write time, never by position.
 
-    A row is found by its Référence; a row that has none yet (Passerelle is about to give it one)
-    is found by its fingerprint: the text of its cells when it was read.
+    A row is found by its Référence; a row that has none yet (Passerelle is about to give it one),
+    or shares its Référence with another row by mistake, is found by its fingerprint: the text of
+    its cells when it was read.
     """
 
     reference: str | None

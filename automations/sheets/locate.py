@@ -36,16 +36,20 @@ def _column_index(label: str, positions: dict[str, int], writes: PositionalWrite
 def _row_finder(grid: Grid, layout: SheetLayout, positions: dict[str, int]):
     by_reference: dict[str, list[int]] = defaultdict(list)
     by_fingerprint: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    fingerprints = {index: fingerprint(row) for index, row in enumerate(grid[1:], start=1)}
     ref_col = positions.get(layout.reference) if layout.reference else None
     for index, row in enumerate(grid[1:], start=1):
         reference = text(row[ref_col]) if ref_col is not None and ref_col < len(row) else ""
         if reference:
             by_reference[reference].append(index)
         else:
-            by_fingerprint[fingerprint(row)].append(index)
+            by_fingerprint[fingerprints[index]].append(index)
 
     def find(key: RowKey) -> int | None:
+        """By Référence; where a person typed one Référence twice, the row's content decides."""
         matches = by_reference[key.reference] if key.reference else by_fingerprint[key.fingerprint]
+        if len(matches) > 1 and key.reference:
+            matches = [index for index in matches if fingerprints[index] == key.fingerprint]
         return matches[0] if len(matches) == 1 else None
 
     def referenced(row: int, reference: str) -> None:

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.workbook.workbook import Workbook
@@ -134,6 +135,8 @@ def _grid(sheet: Worksheet) -> Grid:
 
 
 def _set(cell, value: CellValue) -> None:
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters a sheet cannot hold
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"  # text stays text: "=HYPERLINK(…)" typed by a person is never a formula
