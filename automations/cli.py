@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from automations import config as config_module
-from automations import check, demo, logs, runner, scheduler, story
+from automations import check, demo, logs, purge, runner, scheduler, story
 from automations.apply import Outcome
 from automations.errors import AlreadyRunningError, ConfigError, PasserelleError
 from automations.report import format_outcome, format_plan
@@ -64,8 +64,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_preview(args: argparse.Namespace) -> int:
     config = config_module.load(config_module.locate(args.config))
     files = runner.preview(config, args.job, local_now(args.now), Path(args.out))
-    print(f"{len(files) // 2} email(s) from {args.job} previewed in {Path(args.out).resolve()}" if files
-          else f"{args.job} would send nothing now.")
+    print(
+        f"{len(files) // 2} email(s) from {args.job} previewed in {Path(args.out).resolve()}"
+        if files
+        else f"{args.job} would send nothing now."
+    )
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    config = config_module.load(config_module.locate(args.config))
+    result = purge.purge(config, local_now(args.now), args.older_than, args.dry_run)
+    verb = "would be erased" if args.dry_run else "erased"
+    print(
+        f"Personal data of {len(result.people)} referral(s) with no activity since "
+        f"{result.cutoff:%d/%m/%Y} {verb}: {', '.join(r.reference for r in result.people) or 'none'}"
+    )
     return 0
 
 
@@ -101,7 +115,9 @@ def parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run jobs once (all of them by default)")
     run.add_argument("jobs", nargs="*", metavar="JOB", help=f"among: {', '.join(runner.JOBS)}")
-    run.add_argument("--dry-run", action="store_true", help="print who would get what and which cells would change")
+    run.add_argument(
+        "--dry-run", action="store_true", help="print who would get what and which cells would change"
+    )
     run.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris), e.g. 2026-12-03T09:00")
     run.add_argument("--config", help=CONFIG_HELP)
     run.add_argument("--log-file", help=LOG_FILE_HELP)
@@ -111,23 +127,40 @@ def parser() -> argparse.ArgumentParser:
     setup.add_argument("--config", help=CONFIG_HELP)
     setup.set_defaults(handler=cmd_setup)
 
-    check_cmd = commands.add_parser("check", help="check config, credentials, sheets, rows and templates; change nothing")
+    check_cmd = commands.add_parser(
+        "check", help="check config, credentials, sheets, rows and templates; change nothing"
+    )
     check_cmd.add_argument("--config", help=CONFIG_HELP)
     check_cmd.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris)")
     check_cmd.set_defaults(handler=cmd_check)
 
-    preview_cmd = commands.add_parser("preview", help="write what a job would send now as .eml and .html files")
-    preview_cmd.add_argument("job", choices=list(runner.JOBS), metavar="JOB", help=f"among: {', '.join(runner.JOBS)}")
+    preview_cmd = commands.add_parser(
+        "preview", help="write what a job would send now as .eml and .html files"
+    )
+    preview_cmd.add_argument(
+        "job", choices=list(runner.JOBS), metavar="JOB", help=f"among: {', '.join(runner.JOBS)}"
+    )
     preview_cmd.add_argument("--out", default="preview", help="folder for the files (default ./preview)")
     preview_cmd.add_argument("--config", help=CONFIG_HELP)
     preview_cmd.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris)")
     preview_cmd.set_defaults(handler=cmd_preview)
 
+    purge_cmd = commands.add_parser(
+        "purge", help="erase personal data of referrals closed for longer than a period"
+    )
+    purge_cmd.add_argument("--older-than", required=True, help="e.g. 24m (months), 2y or 730d")
+    purge_cmd.add_argument("--dry-run", action="store_true", help="list who would be erased, erase nothing")
+    purge_cmd.add_argument("--config", help=CONFIG_HELP)
+    purge_cmd.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris)")
+    purge_cmd.set_defaults(handler=cmd_purge)
+
     demo_cmd = commands.add_parser("demo", help="build the demo story in a folder and run it")
     demo_cmd.add_argument("dir", nargs="?", default="passerelle-demo", help="default: ./passerelle-demo")
     demo_cmd.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris)")
     demo_cmd.add_argument(
-        "--story", action="store_true", help="go on through the weeks after: answers, session, follow-up, digests"
+        "--story",
+        action="store_true",
+        help="go on through the weeks after: answers, session, follow-up, digests",
     )
     demo_cmd.set_defaults(handler=cmd_demo)
 

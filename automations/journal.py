@@ -116,8 +116,12 @@ class Journal:
                 list(updates),
             )
 
-    def forget(self, people: Iterable[str]) -> None:
-        self._db.executemany("DELETE FROM emails WHERE person=?", [(p,) for p in people])
+    def erase_recipients(self, people: Iterable[str]) -> None:
+        """Purge: keep that an email went (never twice), forget to which address and why it failed."""
+        with self._db:
+            self._db.executemany(
+                "UPDATE emails SET recipient='', detail='' WHERE person=?", [(p,) for p in people]
+            )
 
 
 class JournalFacts:
@@ -139,6 +143,9 @@ class JournalFacts:
 
     def get(self, key: str) -> Entry | None:
         return self._by_key.get(key)
+
+    def of_person(self, person: str) -> list[Entry]:
+        return [e for e in self._by_key.values() if e.person == person]
 
     def of(self, kind: str, person: str) -> list[Entry]:
         return sorted(

@@ -36,6 +36,7 @@ class Referral:
     invited_on: datetime | None
     status: str
     problems: tuple[str, ...] = ()
+    purged: bool = False
 
     @property
     def full_name(self) -> str:
@@ -88,7 +89,13 @@ def derived_reference(prefix: str, *parts: str) -> str:
     return f"{prefix}-{digest[:8].upper()}"
 
 
+PURGED = "Données personnelles effacées"
+"""Start of "État" on a row whose personal data `passerelle purge` erased: still counted, never contacted."""
+
+
 def referral(table: Table, row: Row) -> Referral:
+    if row.text("etat").startswith(PURGED):
+        return _purged(row)
     c = _Collector(table, row)
     for key in ("nom", "prenom"):
         if not row.text(key):
@@ -115,6 +122,34 @@ def referral(table: Table, row: Row) -> Referral:
         status=row.text("etat"),
         problems=tuple(c.problems),
     )
+
+
+def _purged(row: Row) -> Referral:
+    return Referral(
+        row=row,
+        reference=row.text("reference"),
+        first_name="",
+        last_name="",
+        email=None,
+        advisor=row.text("conseiller"),
+        advisor_email=None,
+        referred_on=_quiet(cells.parse_date, row["date_orientation"]),
+        consent=bool(_quiet(cells.parse_yes_no, row["accord"])),
+        activ_crea=_quiet(cells.parse_yes_no, row["activ_crea"]),
+        session=row.text("session"),
+        answer=_quiet(cells.parse_yes_no, row["reponse"]),
+        invited_on=_quiet(cells.parse_datetime, row["invitation"]),
+        status=row.text("etat"),
+        purged=True,
+    )
+
+
+def _quiet(parse: Callable, value: cells.CellValue):
+    """For erased rows: what still parses is kept for the counts, the rest is ignored."""
+    try:
+        return parse(value)
+    except CellProblem:
+        return None
 
 
 def session(table: Table, row: Row) -> Session:
@@ -170,7 +205,7 @@ def followup_reference(person: str, session_reference: str) -> str:
 
 
 def parse_choice(value: cells.CellValue, choices: tuple[str, ...]) -> str | None:
-    """"cape", "Cape signé " or "CAPE SIGNE" → "CAPE signé"; anything unknown is reported, not guessed."""
+    """ "cape", "Cape signé " or "CAPE SIGNE" → "CAPE signé"; anything unknown is reported, not guessed."""
     typed = cells.text(value)
     if not typed:
         return None

@@ -62,10 +62,13 @@ class _Invitations(Loop):
             if r.reference in seen_refs:
                 self.report(
                     r,
-                    f"{self.label('reference')} : déjà utilisée à la ligne {seen_refs[r.reference]} (ligne en double ?)",
+                    f"{self.label('reference')} : déjà utilisée à la ligne {seen_refs[r.reference]} "
+                    "(ligne en double ?)",
                 )
                 continue
             seen_refs[r.reference] = r.row.number
+            if r.purged:
+                continue
             if r.problems:
                 self.report(r, " ; ".join(r.problems))
                 continue
@@ -73,7 +76,8 @@ class _Invitations(Loop):
             if address in seen_emails:
                 self.report(
                     r,
-                    f"{self.label('email')} : personne déjà orientée à la ligne {seen_emails[address]} (même adresse)",
+                    f"{self.label('email')} : personne déjà orientée à la ligne {seen_emails[address]} "
+                    "(même adresse)",
                 )
                 continue
             seen_emails[address] = r.row.number

@@ -130,6 +130,9 @@ class Loop:
 
     def may_email(self, person: str) -> bool:
         """At most one email per person per day, all jobs together."""
+        r = self.people.get(person)
+        if r is not None and r.purged:
+            return False
         return person not in self.emailed and not self.data.journal.emailed_on(person, self.now.date())
 
     def email(

@@ -140,7 +140,7 @@ class _Summary(Loop):
         ]
         for p in sorted(people, key=lambda p: (p.referral.last_name, p.referral.first_name)):
             r = p.referral
-            if r.consent:
+            if r.consent and not r.purged:
                 rows.append(
                     [
                         r.reference,

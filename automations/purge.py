@@ -1,0 +1,168 @@
+"""`passerelle purge --older-than 24m`: erase the personal data of closed referrals, keep the counts.
+
+A referral is closed when nothing happened to it for longer than the retention period (its last
+activity: referral, invitation, reminder, follow-up, session, a staff update in "Suivi"), whether it
+ended with an exit ("Sortie") or simply went quiet. Its rows stay, so every count in "Synthèse"
+stays the same; names, addresses, phone numbers and free-text remarks are erased from every sheet,
+the send journal and the outbox.
+"""
+
+from __future__ import annotations
+
+import calendar
+import email
+import email.policy
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from automations import cells, runner
+from automations.config import Config
+from automations.errors import ConfigError
+from automations.jobs.context import JobInput
+from automations.jobs.loop import Loop
+from automations.journal import Journal, JournalFacts
+from automations.model import PURGED, Referral
+from automations.sheets.base import CellPatch, SheetStore
+from automations.tables import bind
+
+ERASED_REFERRAL = ("nom", "prenom", "email", "telephone", "remarques")
+ERASED_FOLLOWUP = ("nom", "prenom", "commentaire", "motif_sortie")
+_PERIOD = re.compile(r"(\d+)\s*([dmy])")
+
+
+def months_before(moment: datetime, period: str) -> datetime:
+    """ "24m", "2y" or "730d" before ``moment``, by the calendar (31 March minus 1m is 28/29 Feb)."""
+    match = _PERIOD.fullmatch(period.strip().lower())
+    if not match:
+        raise ConfigError(f"--older-than {period!r} is not a period such as 24m (months), 2y or 730d.")
+    amount, unit = int(match.group(1)), match.group(2)
+    if unit == "d":
+        return moment - timedelta(days=amount)
+    months = amount * (12 if unit == "y" else 1)
+    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+@dataclass
+class Purge:
+    cutoff: datetime
+    people: list[Referral] = field(default_factory=list)
+    patches: list[CellPatch] = field(default_factory=list)
+
+
+def last_activity(loop: Loop, r: Referral) -> datetime | None:
+    moments = [r.invited_on]
+    moments += [
+        cells.parse_datetime(r.row[key]) if _readable(r.row[key]) else None for key in ("rappel", "relance")
+    ]
+    if r.referred_on:
+        moments.append(datetime.combine(r.referred_on, datetime.min.time()))
+    s = loop.by_reference.get(r.session)
+    moments.append(s.starts if s else None)
+    for f in loop.followups:
+        if f.person == r.reference:
+            moments.append(cells.parse_datetime(f.row["maj"]) if _readable(f.row["maj"]) else None)
+            moments.append(datetime.combine(f.entered_on, datetime.min.time()) if f.entered_on else None)
+    moments += [e.updated_at for e in loop.data.journal.of_person(r.reference)]
+    return max((m for m in moments if m), default=None)
+
+
+def _readable(value: cells.CellValue) -> bool:
+    try:
+        return cells.parse_datetime(value) is not None
+    except cells.CellProblem:
+        return False
+
+
+def plan(loop: Loop, cutoff: datetime, now: datetime) -> Purge:
+    """Pure: who is closed and which cells to erase."""
+    result = Purge(cutoff)
+    orientations, suivi = loop.data.tables["orientations"].spec, loop.data.tables["suivi"].spec
+    for r in loop.referrals:
+        if r.purged or not r.reference or not r.has_reference:
+            continue
+        last = last_activity(loop, r)
+        if last is None or last >= cutoff:
+            continue
+        result.people.append(r)
+        key = r.row.key()
+        result.patches += [
+            CellPatch(orientations.name, key, orientations.label(k), None) for k in ERASED_REFERRAL
+        ]
+        result.patches.append(
+            CellPatch(orientations.name, key, orientations.label("etat"), f"{PURGED} le {now:%d/%m/%Y}")
+        )
+        for f in loop.followups:
+            if f.person == r.reference:
+                result.patches += [
+                    CellPatch(suivi.name, f.row.key(), suivi.label(k), None) for k in ERASED_FOLLOWUP
+                ]
+    result.patches += _journal_mentions(loop, result.people)
+    return result
+
+
+def identifiers(people: list[Referral]) -> list[str]:
+    """What would identify a purged person in free text: their name and address."""
+    found = [r.full_name for r in people if r.first_name and r.last_name]
+    return found + [r.email for r in people if r.email]
+
+
+def _journal_mentions(loop: Loop, people: list[Referral]) -> list[CellPatch]:
+    """Problem reports in "Journal" quote cells, addresses included: erase those that name them."""
+    table = loop.data.tables.get("journal")
+    if table is None:
+        return []
+    words = identifiers(people)
+    label = table.spec.label("detail")
+    return [
+        CellPatch(table.spec.name, row.key(), label, "(effacé lors d'une purge)")
+        for row in table
+        if any(word in row.text("detail") for word in words)
+    ]
+
+
+def mentions(path: Path, words: list[str]) -> bool:
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    texts = [str(message["To"] or "")]
+    texts += [part.get_content() for part in message.walk() if part.get_content_maintype() == "text"]
+    return any(word in text for text in texts for word in words)
+
+
+def purge(
+    config: Config, now: datetime, older_than: str, dry_run: bool, store: SheetStore | None = None
+) -> Purge:
+    cutoff = months_before(now, older_than)
+    specs = runner.specs(config)
+    store = store or runner.make_store(config)
+    with runner.run_lock(config.state_dir):
+        wanted = [specs[key] for key in ("orientations", "reunions", "suivi", "journal")]
+        grids = store.read([spec.name for spec in wanted])
+        tables = {
+            spec.key: bind(
+                spec, grids[spec.name] if grids[spec.name] is not None else [list(spec.columns.values())]
+            )
+            for spec in wanted
+        }
+        journal = Journal(config.state_dir / "journal.sqlite3")
+        try:
+            facts = JournalFacts(journal.entries(), journal.memory())
+            loop = Loop(JobInput(tables, facts, now, runner.settings(config)), "purge")
+            result = plan(loop, cutoff, now)
+            if dry_run or not result.people:
+                return result
+            layouts = {spec.name: spec.layout() for spec in specs.values()}
+            store.write(layouts, result.patches)
+            erased = [r.reference for r in result.people]
+            journal.erase_recipients(erased)
+            journal.remember([("journal", "problems", "")])
+            words = identifiers(result.people)
+            for path in config.mail.outbox.glob("*.eml") if config.mail.outbox.exists() else []:
+                if any(reference in path.name for reference in erased) or mentions(path, words):
+                    path.unlink()
+        finally:
+            journal.close()
+    runner.run(config, ["summary"], now, store=store)  # "Synthèse" loses the names at once
+    return result
