@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
@@ -167,10 +168,19 @@ def parse_email(value: CellValue) -> str:
     raw = value.strip() if isinstance(value, str) else text(value)
     if not raw:
         raise CellProblem("Adresse email manquante")
+    normalized, problem = _validated(raw)
+    if problem:
+        raise CellProblem(problem)
+    return normalized
+
+
+@lru_cache(maxsize=65536)
+def _validated(raw: str) -> tuple[str, str]:
+    """Cached: every job of a run reads the same addresses, and validation is the costly part."""
     try:
-        return validate_email(raw, check_deliverability=False).normalized
+        return validate_email(raw, check_deliverability=False).normalized, ""
     except EmailNotValidError as error:
-        raise CellProblem(f"Adresse email invalide : {shown(raw)} ({_explain(error)})") from None
+        return "", f"Adresse email invalide : {shown(raw)} ({_explain(error)})"
 
 
 _EXPLANATIONS = (

@@ -213,7 +213,9 @@ class Service:
         self.sleep = sleep or self.stopping.wait
         self.max_sleep = max_sleep
         self.scheduler = ParisScheduler(clock)
-        self.register(rules(config), runner.JOBS if available is None else available)
+        slots = rules(config)
+        self.register(slots, runner.JOBS if available is None else available)
+        self.warn_if_digests_never_due(slots["digests"])
 
     def register(self, slots: dict[str, tuple[Slot, ...]], available: Collection[str]) -> None:
         """In run order, so jobs due at the same minute run in the order of `passerelle run`."""
@@ -225,6 +227,23 @@ class Service:
                 builder = self.scheduler.every()
                 unit = getattr(builder, slot.weekday) if slot.weekday else builder.day
                 unit.at(f"{slot.at:%H:%M}").do(self.run_job, name).tag(name)
+
+    def warn_if_digests_never_due(self, slots: tuple[Slot, ...]) -> None:
+        """The digests job sends from ``followups.digest_weekday``/``digest_hour`` on, each week: a
+        schedule with no slot at or after that moment in the week would never send one."""
+        follow = getattr(self.config, "followups", None)
+        if follow is None or not slots:
+            return
+        due = (follow.digest_weekday, time(follow.digest_hour))
+        days = [(WEEKDAYS.index(s.weekday),) if s.weekday else range(7) for s in slots]
+        if not any((day, slot.at) >= due for slot, each in zip(slots, days, strict=True) for day in each):
+            log.warning(
+                "schedule.digests = %r never runs after followups.digest_weekday = %s and digest_hour = %s "
+                "in the week: advisors would get no digest; make them agree",
+                self.config.schedule.digests,
+                follow.digest_weekday,
+                follow.digest_hour,
+            )
 
     def describe(self) -> str:
         names = dict.fromkeys(tag for job in self.scheduler.jobs for tag in job.tags)

@@ -248,6 +248,22 @@ def test_a_rule_not_understood_is_one_sentence_naming_the_file_and_key(project, 
     )
 
 
+@pytest.mark.parametrize(
+    ("extra", "warned"),
+    [
+        ("", False),
+        ("[followups]\ndigest_weekday = 4\n", True),  # digests due Friday, scheduled Monday only
+        ('[followups]\ndigest_weekday = 4\n[schedule]\ndigests = "friday at 08:00"\n', False),
+        ("[followups]\ndigest_hour = 9\n", True),  # due Monday 09:00, scheduled Monday 08:00
+        ('[followups]\ndigest_hour = 9\n[schedule]\ndigests = "daily at 08:00"\n', False),
+    ],
+)
+def test_serve_warns_when_the_digest_schedule_can_never_send_one(project, caplog, extra, warned):
+    project.create([referral(1)], [session("A", 7, 5)], extra_config=extra)
+    scheduler.Service(config_module.load(project.config_path), available=ORDER)
+    assert any("advisors would get no digest" in r.getMessage() for r in caplog.records) is warned
+
+
 def test_an_unknown_job_in_schedule_is_a_config_error(project):
     project.create([referral(1)], [session("A", 7, 5)], extra_config='[schedule]\ninvitation = "off"\n')
     with pytest.raises(ConfigError, match=r"schedule\.invitation is not a known setting"):
