@@ -129,6 +129,9 @@ class JournalFacts:
 
     def __init__(self, entries: Iterable[Entry], memory: dict[tuple[str, str], str] | None = None) -> None:
         self._by_key = {entry.key: entry for entry in entries}
+        self._by_person: dict[str, list[Entry]] = {}
+        for entry in sorted(self._by_key.values(), key=lambda e: e.updated_at):
+            self._by_person.setdefault(entry.person, []).append(entry)
         self.memory = memory or {}
 
     def recalled(self, namespace: str, key: str) -> str | None:
@@ -136,19 +139,14 @@ class JournalFacts:
 
     def emailed_on(self, person: str, day: date) -> bool:
         """Whether the person was sent (or may have been sent) any email that day: one a day at most."""
-        return any(
-            e.person == person and e.status in (SENT, PENDING) and e.updated_at.date() == day
-            for e in self._by_key.values()
-        )
+        return any(e.status in (SENT, PENDING) and e.updated_at.date() == day for e in self.of_person(person))
 
     def get(self, key: str) -> Entry | None:
         return self._by_key.get(key)
 
     def of_person(self, person: str) -> list[Entry]:
-        return [e for e in self._by_key.values() if e.person == person]
+        """Oldest first; indexed, because every job asks this for every row."""
+        return self._by_person.get(person, [])
 
     def of(self, kind: str, person: str) -> list[Entry]:
-        return sorted(
-            (e for e in self._by_key.values() if e.kind == kind and e.person == person),
-            key=lambda e: e.updated_at,
-        )
+        return [e for e in self.of_person(person) if e.kind == kind]

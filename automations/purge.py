@@ -62,10 +62,9 @@ def last_activity(loop: Loop, r: Referral) -> datetime | None:
         moments.append(datetime.combine(r.referred_on, datetime.min.time()))
     s = loop.by_reference.get(r.session)
     moments.append(s.starts if s else None)
-    for f in loop.followups:
-        if f.person == r.reference:
-            moments.append(cells.parse_datetime(f.row["maj"]) if _readable(f.row["maj"]) else None)
-            moments.append(datetime.combine(f.entered_on, datetime.min.time()) if f.entered_on else None)
+    for f in loop.followups_of.get(r.reference, []):
+        moments.append(cells.parse_datetime(f.row["maj"]) if _readable(f.row["maj"]) else None)
+        moments.append(datetime.combine(f.entered_on, datetime.min.time()) if f.entered_on else None)
     moments += [e.updated_at for e in loop.data.journal.of_person(r.reference)]
     return max((m for m in moments if m), default=None)
 
@@ -95,11 +94,10 @@ def plan(loop: Loop, cutoff: datetime, now: datetime) -> Purge:
         result.patches.append(
             CellPatch(orientations.name, key, orientations.label("etat"), f"{PURGED} le {now:%d/%m/%Y}")
         )
-        for f in loop.followups:
-            if f.person == r.reference:
-                result.patches += [
-                    CellPatch(suivi.name, f.row.key(), suivi.label(k), None) for k in ERASED_FOLLOWUP
-                ]
+        for f in loop.followups_of.get(r.reference, []):
+            result.patches += [
+                CellPatch(suivi.name, f.row.key(), suivi.label(k), None) for k in ERASED_FOLLOWUP
+            ]
     result.patches += _journal_mentions(loop, result.people)
     return result
 

@@ -59,12 +59,9 @@ def _latest(rows: list[FollowUp], loop: Loop) -> FollowUp | None:
 
 
 def standings(loop: Loop) -> list[Standing]:
-    by_person: dict[str, list[FollowUp]] = {}
-    for f in loop.followups:
-        by_person.setdefault(f.person, []).append(f)
     result = []
     for r in loop.people.values():
-        rows = by_person.get(r.reference, [])
+        rows = loop.followups_of.get(r.reference, [])
         latest = _latest(rows, loop)
         staged = _latest([f for f in rows if f.stage], loop)
         present = next(

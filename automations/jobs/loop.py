@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from automations import french
 from automations.jobs.context import JobInput
-from automations.model import Referral, Session, followup, referral, session
+from automations.model import FollowUp, Referral, Session, followup, referral, session
 from automations.plan import CalendarEvent, EmailOrder, Plan, Problem
 from automations.sheets.base import CellPatch, CellValue
 
@@ -82,6 +82,9 @@ class Loop:
         self.by_reference = {s.reference: s for s in self.sessions}
         suivi = tables.get("suivi")
         self.followups = [followup(suivi, row) for row in suivi] if suivi else []
+        self.followups_of: dict[str, list[FollowUp]] = {}
+        for f in self.followups:
+            self.followups_of.setdefault(f.person, []).append(f)
 
     # Cells of "Orientations"
 
