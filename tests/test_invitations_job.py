@@ -1,4 +1,5 @@
-"""The invitations job end to end on a real workbook and a real outbox folder."""
+"""The invitations job end to end on both sheet backends (a real workbook; Google Sheets through
+gspread and the fake Sheets API) and a real outbox folder."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from automations import config as config_module
 from automations import runner
 from automations.errors import SheetError, TemplateError
 from automations.mail.outbox import OutboxTransport
 from tests.conftest import NOW, Project, referral, session
+
+pytestmark = pytest.mark.backends("workbook", "google")
 
 
 def digest(path: Path) -> str:
@@ -29,11 +31,11 @@ def test_each_seeker_is_invited_once_and_a_second_run_changes_nothing(project):
     project.create([referral(n) for n in range(6)], [session("A", 7, 4)])
     project.run()
     assert kinds(project) == ["invitation"] * 4 + ["liste_attente"] * 2
-    before = digest(project.workbook)
+    before = project.snapshot()
     project.run()
     project.run("invitations", now=NOW.replace(hour=18))
     assert len(project.emails()) == 6
-    assert digest(project.workbook) == before
+    assert project.snapshot() == before
 
 
 def test_rows_record_session_sending_time_and_a_french_status(project):
@@ -72,25 +74,21 @@ def test_an_invalid_address_is_explained_in_etat_and_the_other_rows_proceed(proj
 def test_rows_sorted_and_inserted_between_two_runs_get_the_right_cells(project):
     project.create([referral(n) for n in range(4)], [session("A", 7, 2)])
     project.run()
-    book = openpyxl.load_workbook(project.workbook)
-    sheet = book["Orientations"]
-    rows = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
-    sheet.delete_rows(2, len(rows))
-    sheet.append([None] * 3 + ["nouvelle@exemple.fr"])  # a half-typed row, then the others reversed
-    for row in reversed(rows):
-        sheet.append(row)
-    sheet.insert_rows(2)
-    book["Réunions"]["G2"] = 5
-    book.save(project.workbook)
+    project.reverse_rows("Orientations")
+    project.insert_rows("Orientations", 0, [{}, {"Email": "nouvelle@exemple.fr"}])  # blank, then half-typed
+    project.set("Réunions", 0, "Places", 5)
 
     project.run(now=NOW + timedelta(days=1))
-    by_address = {r["Email"]: r for r in project.rows() if r["Email"]}
+    rows = project.rows()
+    assert rows[0] == dict.fromkeys(rows[0])  # the blank row stays blank
+    by_address = {r["Email"]: r for r in rows if r["Email"]}
     invited = {
         m["To"].addresses[0].addr_spec for m in project.emails() if "invitation" in m["X-Passerelle-Key"]
     }
     assert invited == {f"personne{n:02d}@exemple.fr" for n in range(4)}
     for n in range(4):
         assert by_address[f"personne{n:02d}@exemple.fr"]["Session"] == "A"
+    assert [r["Email"] for r in rows[2:]] == [f"personne{n:02d}@exemple.fr" for n in (3, 2, 1, 0)]
     assert by_address["nouvelle@exemple.fr"]["État"] == "Nom : la case est vide ; Prénom : la case est vide"
     assert by_address["nouvelle@exemple.fr"]["Session"] is None
 
@@ -98,14 +96,14 @@ def test_rows_sorted_and_inserted_between_two_runs_get_the_right_cells(project):
 def test_a_missing_required_header_stops_before_anything_is_written_or_sent(project):
     headers = [h for h in referral(0) if h != "Email"]
     project.create([referral(1)], [session("A", 7, 5)], orientation_headers=headers)
-    before = digest(project.workbook)
+    before = project.snapshot()
     with pytest.raises(SheetError) as error:
         project.run()
     assert str(error.value) == (
         "La feuille « Orientations » n'a pas de colonne « Email » en ligne 1 : "
         "ajoutez-la ou rétablissez son nom."
     )
-    assert digest(project.workbook) == before
+    assert project.snapshot() == before
     assert project.emails() == []
 
 
@@ -114,6 +112,7 @@ def test_headers_typed_differently_are_understood(project):
     project.create(rows, [session("A", 7, 5)], orientation_headers=list(rows[0]))
     project.run()
     assert project.rows()[0]["Session"] == "A"
+    assert project.rows()[0]["NOM"] == "Nom01"  # read under the header as people typed it
 
 
 def test_names_with_accents_and_apostrophes_survive_into_headers_and_bodies(project):
@@ -141,6 +140,17 @@ def test_hostile_cells_never_become_headers_formulas_or_html(project):
     assert message["To"].addresses[0].display_name == "Eve Bcc: pirate@exemple.fr <script>alert(1)</script>"
     html = message.get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
+    assert project.formulas("Orientations") == []
+    rows = project.rows()
+    assert rows[1]["Email"] == '=HYPERLINK("http://x")'
+    assert "HYPERLINK" in rows[1]["État"]  # the reason quotes the cell, as text
+    assert rows[0]["Prénom"] == "Eve\nBcc: pirate@exemple.fr"
+
+
+def test_hostile_cells_keep_their_cell_types_in_the_workbook(workbook_project):
+    project = workbook_project
+    project.create([referral(1), referral(2, Email='=HYPERLINK("http://x")')], [session("A", 7, 5)])
+    project.run()
     sheet = openpyxl.load_workbook(project.workbook)["Orientations"]
     assert {cell.data_type for row in sheet.iter_rows() for cell in row} <= {"s", "n", "d"}
     assert sheet["D3"].value == '=HYPERLINK("http://x")'
@@ -167,11 +177,11 @@ def test_a_template_error_sends_nothing_and_writes_nothing(project, tmp_path):
     project.create(
         [referral(1), referral(2)], [session("A", 7, 1)], extra_config=f'templates = "{templates}"\n'
     )
-    before = digest(project.workbook)
+    before = project.snapshot()
     with pytest.raises(TemplateError, match=r"liste_attente\.txt uses an unknown value"):
         project.run()
     assert project.emails() == []
-    assert digest(project.workbook) == before
+    assert project.snapshot() == before
 
 
 class _LockAfterSending(OutboxTransport):
@@ -185,22 +195,31 @@ class _LockAfterSending(OutboxTransport):
         self.lock.write_text("someone")
 
 
-def test_emails_sent_before_the_workbook_write_failed_are_not_resent_and_the_rows_are_repaired(project):
+def test_emails_sent_before_the_sheet_write_failed_are_not_resent_and_the_rows_are_repaired(project):
     project.create([referral(1), referral(2)], [session("A", 7, 5)])
     lock = project.root / ".~lock.passerelle.xlsx#"
-    config = config_module.load(project.config_path)
-    with pytest.raises(SheetError, match="ouvert dans un tableur"):
-        runner.run(config, [], NOW, transport=_LockAfterSending(project.outbox, lock))
+    if project.backend == "workbook":
+        transport, refusal = _LockAfterSending(project.outbox, lock), "ouvert dans un tableur"
+    else:  # the agency's spreadsheet refuses the write: access was withdrawn during the run
+        agency = project.sheets.default.id
+        project.adapter.fail_next(
+            403, when=lambda call: call.endpoint == "values.batchUpdate" and call.spreadsheet_id == agency
+        )
+        transport, refusal = None, "share the spreadsheet"
+    with pytest.raises(SheetError, match=refusal):
+        project.run(transport=transport)
     assert len(project.emails()) == 2
     assert all(r["Session"] is None for r in project.rows())
-    lock.unlink()
+    lock.unlink(missing_ok=True)
     project.run()
     assert len(project.emails()) == 2
     assert [r["Session"] for r in project.rows()] == ["A", "A"]
     assert all(r["Invitation envoyée le"] == NOW for r in project.rows())
+    assert len({r["Référence"] for r in project.rows("Suivi")}) == len(project.rows("Suivi")) == 2
 
 
-def test_a_workbook_open_in_an_office_program_is_refused_with_a_clear_message(project):
+def test_a_workbook_open_in_an_office_program_is_refused_with_a_clear_message(workbook_project):
+    project = workbook_project
     project.create([referral(1)], [session("A", 7, 5)])
     (project.root / ".~lock.passerelle.xlsx#").write_text(",someone,host,2026;")
     with pytest.raises(SheetError) as error:
@@ -211,18 +230,38 @@ def test_a_workbook_open_in_an_office_program_is_refused_with_a_clear_message(pr
 
 def test_dry_run_shows_the_plan_and_touches_nothing(project):
     project.create([referral(1), referral(2)], [session("A", 7, 1)])
-    before = digest(project.workbook)
+    before = project.snapshot()
     [plan] = project.run("invitations", dry_run=True)
     assert [(e.kind, e.to_address) for e in plan.emails] == [
         ("invitation", "personne01@exemple.fr"),
         ("liste_attente", "personne02@exemple.fr"),
     ]
-    assert digest(project.workbook) == before
+    assert project.snapshot() == before
     assert not project.outbox.exists()
     assert [e.key for e in plan.emails] == [e.key for e in project.run("invitations", dry_run=True)[0].emails]
 
 
-def test_cells_sheets_and_formats_passerelle_does_not_own_are_kept(project):
+def test_cells_and_sheets_passerelle_does_not_own_are_kept(project):
+    project.create([referral(1, Remarques="à rappeler"), referral(2)], [session("A", 7, 5)])
+    project.put("Orientations", "Z1", "Notes internes")
+    project.put("Orientations", "Z2", "très motivée")
+    project.add_sheet("Statistiques", [[1234, None, "=SUM(A1)"]])
+    others = project.grid("Statistiques")
+    project.run()
+    grid = project.grid("Orientations")
+    assert (grid[0][25], grid[1][25]) == ("Notes internes", "très motivée")
+    assert len(grid[2]) < 26 or grid[2][25] is None
+    assert project.grid("Statistiques") == others == [[1234, None, "=SUM(A1)"]]
+    rows = project.rows()
+    assert rows[0]["Remarques"] == "à rappeler"
+    assert [(r["Nom"], r["Prénom"], r["Email"]) for r in rows] == [
+        ("Nom01", "Prénom01", "personne01@exemple.fr"),
+        ("Nom02", "Prénom02", "personne02@exemple.fr"),
+    ]
+
+
+def test_formats_and_column_widths_passerelle_does_not_own_are_kept(workbook_project):
+    project = workbook_project
     project.create([referral(1, Remarques="à rappeler")], [session("A", 7, 5)])
     book = openpyxl.load_workbook(project.workbook)
     book["Orientations"]["Z1"] = "Notes internes"
@@ -245,7 +284,47 @@ def test_missing_owned_columns_are_added_at_the_end(project):
     headers = ["Nom", "Prénom", "Email", "Date d'orientation"]
     project.create([referral(1)], [session("A", 7, 5)], orientation_headers=headers)
     project.run()
-    header = [c.value for c in openpyxl.load_workbook(project.workbook)["Orientations"][1]]
+    header = project.headers()
     assert header[:4] == headers
     assert set(header[4:]) == {"Référence", "Session", "Invitation envoyée le", "État"}
     assert project.rows()[0]["Session"] == "A"
+
+
+def test_a_digest_of_the_workbook_shows_a_second_run_does_not_even_save_it(workbook_project):
+    project = workbook_project
+    project.create([referral(n) for n in range(3)], [session("A", 7, 2)])
+    project.run()
+    before = digest(project.workbook)
+    project.run(now=NOW + timedelta(hours=1))
+    assert digest(project.workbook) == before
+
+
+@pytest.mark.backends("google")
+def test_rows_lost_in_the_cooperatives_spreadsheet_are_added_by_the_next_run_once(project):
+    """Two spreadsheets cannot be written all or nothing: the next run completes the other one."""
+    project.create([referral(1), referral(2)], [session("A", 7, 5)])
+    cooperative = project.sheets.placed["Suivi"].id
+    project.adapter.fail_next(
+        500, when=lambda call: call.endpoint == "values.append" and call.spreadsheet_id == cooperative
+    )
+    with pytest.raises(SheetError, match="were not added"):
+        project.run()
+    assert [r["Session"] for r in project.rows()] == ["A", "A"]  # the agency's sheet was written
+    assert project.rows("Suivi") == []
+    project.run(now=NOW + timedelta(hours=1))
+    project.run(now=NOW + timedelta(hours=2))
+    assert sorted(r["Référence"] for r in project.rows("Suivi")) == sorted(
+        f"{r['Référence']} / A" for r in project.rows()
+    )
+    assert len(project.emails()) == 2
+
+
+def test_saving_keeps_the_workbook_permissions_and_clears_leftovers_of_a_killed_save(workbook_project):
+    project = workbook_project
+    project.create([referral(1)], [session("A", 7, 5)])
+    project.workbook.chmod(0o664)
+    leftover = project.root / ".passerelle-abc123.xlsx"
+    leftover.write_bytes(b"half a workbook")
+    project.run()
+    assert project.workbook.stat().st_mode & 0o777 == 0o664
+    assert not leftover.exists()

@@ -1,5 +1,7 @@
-"""The loop after the invitation, end to end on a real workbook: answers, session changes,
-reminders, the cooperative's follow-up sheet, and what staff typing in it must never break."""
+"""The loop after the invitation, end to end on both sheet backends (a real workbook; Google
+Sheets through gspread and the fake Sheets API, « Suivi » in the cooperative's own spreadsheet):
+answers, session changes, reminders, the cooperative's follow-up sheet, and what staff typing in
+it must never break."""
 
 from __future__ import annotations
 
@@ -7,12 +9,14 @@ import email
 import email.policy
 from datetime import timedelta
 
-import openpyxl
+import pytest
 
 from automations import config as config_module
 from automations import runner
 from automations.jobs.loop import person_code
 from tests.conftest import NOW, Project, referral, session
+
+pytestmark = pytest.mark.backends("workbook", "google")
 
 
 def kinds(project: Project, since: set[str] = frozenset()) -> list[tuple[str, str]]:
@@ -31,16 +35,6 @@ def files(project: Project) -> set[str]:
     return {p.name for p in project.outbox.glob("*.eml")}
 
 
-def edit(project: Project, sheet: str, change) -> None:
-    book = openpyxl.load_workbook(project.workbook)
-    change(book[sheet])
-    book.save(project.workbook)
-
-
-def column(sheet, header: str) -> int:
-    return next(c.column for c in sheet[1] if c.value == header)
-
-
 def ics_of(project: Project, kind: str) -> list[str]:
     found = []
     for path in sorted(project.outbox.glob(f"{kind}_*.eml")):
@@ -52,7 +46,7 @@ def ics_of(project: Project, kind: str) -> list[str]:
 def test_a_moved_session_sends_modification_with_the_same_uid_and_a_higher_sequence(project):
     project.create([referral(1), referral(2)], [session("A", 7, 5)])
     project.run()
-    edit(project, "Réunions", lambda s: s.cell(2, column(s, "Heure de début"), "15:30"))
+    project.set("Réunions", 0, "Heure de début", "15:30")
     before = files(project)
     project.run(now=NOW + timedelta(days=1))
     assert kinds(project, before) == [
@@ -76,7 +70,7 @@ def test_a_moved_session_sends_modification_with_the_same_uid_and_a_higher_seque
 def test_a_session_cancelled_the_day_before_warns_everyone_then_they_are_invited_to_the_next(project):
     project.create([referral(n) for n in range(3)], [session("A", 7, 5), session("B", 14, 5)])
     project.run()
-    edit(project, "Réunions", lambda s: s.cell(2, column(s, "Annulée"), "Oui"))
+    project.set("Réunions", 0, "Annulée", "Oui")
     before = files(project)
     project.run(now=NOW + timedelta(days=6))
     assert kinds(project, before) == [("annulation", f"personne{n:02d}@exemple.fr") for n in range(3)]
@@ -92,15 +86,7 @@ def test_a_session_cancelled_the_day_before_warns_everyone_then_they_are_invited
 
 
 def answers_sheet(project: Project, rows) -> None:
-    def add(book):
-        sheet = book.create_sheet("Réponses")
-        sheet.append(["Horodateur", "Code", "Réponse"])
-        for row in rows:
-            sheet.append(list(row))
-
-    book = openpyxl.load_workbook(project.workbook)
-    add(book)
-    book.save(project.workbook)
+    project.add_sheet("Réponses", [["Horodateur", "Code", "Réponse"], *(list(row) for row in rows)])
 
 
 def test_form_answers_are_read_by_code_the_latest_wins_and_an_unknown_code_is_reported(project):
@@ -139,7 +125,7 @@ def test_an_answer_typed_by_an_advisor_after_the_form_is_kept(project):
     secret = runner.code_secret(config_module.load(project.config_path))
     answers_sheet(project, [(NOW, person_code(secret, project.rows()[0]["Référence"]), "Non")])
     project.run(now=NOW + timedelta(hours=1))
-    edit(project, "Orientations", lambda s: s.cell(2, column(s, "Réponse"), "oui"))
+    project.set("Orientations", 0, "Réponse", "oui")
     project.run(now=NOW + timedelta(hours=2))
     assert project.rows()[0]["Réponse"] == "oui"
 
@@ -177,27 +163,19 @@ def test_staff_sorting_adding_columns_and_typing_loosely_lose_nothing_and_are_un
     project.create([referral(n) for n in range(4)], [session("A", 7, 5)])
     project.run()
 
-    def staff_edit(sheet):
-        rows = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
-        sheet.delete_rows(2, len(rows))
-        for row in reversed(rows):
-            sheet.append(row)
-        sheet.insert_cols(2)
-        sheet.cell(1, 2, "Notes de l'équipe")
-        for r in range(2, 6):
-            sheet.cell(r, 2, f"note {r}")
-        presence, stage = column(sheet, "Présence"), column(sheet, "Étape")
-        typed = [
-            ("présente", "cape"),
-            ("Présent", "Cape signé "),
-            ("absent", None),
-            ("Présent·e", "en réflexion"),
-        ]
-        for r, (p, s) in enumerate(typed, start=2):
-            sheet.cell(r, presence, p)
-            sheet.cell(r, stage, s)
-
-    edit(project, "Suivi", staff_edit)
+    names = [r["Nom"] for r in suivi_rows(project)]
+    project.reverse_rows("Suivi")
+    project.insert_column("Suivi", 1, "Notes de l'équipe", [f"note {r}" for r in range(2, 6)])
+    typed = [
+        ("présente", "cape"),
+        ("Présent", "Cape signé "),
+        ("absent", None),
+        ("Présent·e", "en réflexion"),
+    ]
+    for row, (presence, stage) in enumerate(typed):
+        project.set("Suivi", row, "Présence", presence)
+        project.set("Suivi", row, "Étape", stage)
+    assert [r["Nom"] for r in suivi_rows(project)] == names[::-1]
     typed_before = {
         (r["Nom"], r["Présence"], r["Étape"], r["Notes de l'équipe"]) for r in suivi_rows(project)
     }
@@ -207,11 +185,7 @@ def test_staff_sorting_adding_columns_and_typing_loosely_lose_nothing_and_are_un
     assert all(r["Mis à jour le"] == NOW + timedelta(days=8) for r in rows)
     problems = [str(p) for o in outcomes for p in o.problems]
     assert any("« Suivi », ligne 5 : Étape : « en réflexion » n'est pas dans la liste" in p for p in problems)
-    synthese = {
-        r[0]: r[1]
-        for r in openpyxl.load_workbook(project.workbook)["Synthèse"].iter_rows(values_only=True)
-        if r
-    }
+    synthese = {r[0]: [*r, None][1] for r in project.grid("Synthèse") if r}
     assert synthese["Entré·es en coopérative"] == 2
     assert synthese["Présent·es"] == 3
     again = {p.name for p in project.outbox.glob("*.eml")}

@@ -15,8 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from automations import demo, runner, story
 from automations import config as config_module
+from automations import demo, runner, story
 
 START = datetime(2026, 11, 26, 9, 0)  # a Thursday
 

@@ -19,6 +19,11 @@ from automations.plan import EmailOrder
 
 
 def address(name: str, addr_spec: str) -> Address:
+    username, _, domain = addr_spec.rpartition("@")
+    if not username.isascii():
+        # Sheets accept "zoé@exemple.fr" (SMTPUTF8 delivers it) but Address(addr_spec=…) raises
+        # NonASCIILocalPartDefect, which stopped the whole run; given in parts it is kept as is.
+        return Address(display_name=text(name), username=username, domain=domain)
     return Address(display_name=text(name), addr_spec=addr_spec)
 
 

@@ -261,7 +261,7 @@ class GoogleSheetStore:
             for name, writes in plans.items():
                 result.unresolved.extend(writes.unresolved)
                 if writes.appended:
-                    self._append(book, name, writes.appended, anchors[name], deadline)
+                    self._append(book, name, writes, anchors[name], deadline)
         return result
 
     def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
@@ -438,16 +438,18 @@ class GoogleSheetStore:
         }
 
     def _append(
-        self, book: _Book, name: str, rows: list[list[CellValue]], anchor: int, deadline: _Deadline
+        self, book: _Book, name: str, writes: PositionalWrites, anchor: int, deadline: _Deadline
     ) -> None:
-        """Add rows after the table that starts at the first header cell, inserting grid rows.
+        """Add rows after the last row read, inserting grid rows.
 
-        Google finds the end of the table when the rows arrive, so a row a person adds meanwhile
-        is never overwritten. Columns left of the first header carry nothing (no header).
+        Anchored at the last non-empty row: at the header, Google would stop at the first blank
+        line and insert in the middle; below the last row, the range may lie outside the grid.
+        With INSERT_ROWS a row a person adds meanwhile is moved down, never overwritten.
         """
+        rows = writes.appended
         values = [[_user_entered(v, book.locale, empty="") for v in row[anchor:]] for row in rows]
         params = {"valueInputOption": "USER_ENTERED", "insertDataOption": "INSERT_ROWS"}
-        start = f"{_quote(name)}!{column_letter(anchor)}1"
+        start = f"{_quote(name)}!{column_letter(anchor)}{max(writes.first_appended_row, 1)}"
         self._call(
             book.key,
             deadline,

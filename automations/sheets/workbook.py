@@ -54,11 +54,14 @@ class WorkbookStore:
             raise SheetError(f"Le classeur {self.path.name} ne peut pas être lu ({error}).") from None
 
     def _save(self, workbook: Workbook) -> None:
-        handle, temporary = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.stem}-", suffix=".xlsx"
-        )
+        prefix = f".{self.path.stem}-"
+        for stale in self.path.parent.glob(f"{prefix}*.xlsx"):
+            stale.unlink(missing_ok=True)  # left by a run killed mid-save; runs hold the lock
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=prefix, suffix=".xlsx")
         os.close(handle)
         try:
+            if self.path.exists():
+                os.chmod(temporary, self.path.stat().st_mode & 0o7777)  # keep who may read it
             workbook.save(temporary)
             with open(temporary, "rb") as stream:
                 os.fsync(stream.fileno())
