@@ -25,11 +25,18 @@ _DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d")
 _TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%Hh%M", "%Hh", "%H h %M", "%H h")
 _SPACES = re.compile(r"\s+")
 _DIGITS = re.compile(r"[0-9]+")
+
+
+def _ascii(word: str) -> str:
+    """décembre → decembre: month names typed without accents."""
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MONTHS = {
-    plain: number
+    spelling: number
     for number, name in Locale("fr", "FR").months["format"]["wide"].items()
-    for plain in (name.casefold(), unicodedata.normalize("NFKD", name.casefold()).encode("ascii", "ignore").decode())
+    for spelling in (name.casefold(), _ascii(name.casefold()))
 }
 _LONG_DATE = re.compile(r"(?:[a-zé]+\s+)?(\d{1,2})(?:er)?\s+([a-zéû]+)\s+(\d{4})(?:\s+(?:à\s+)?(.+))?$")
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from automations import config as config_module
 from automations import check, demo, logs, purge, runner, scheduler, story
+from automations import config as config_module
 from automations.apply import Outcome
 from automations.errors import AlreadyRunningError, ConfigError, PasserelleError
 from automations.report import format_outcome, format_plan
@@ -109,7 +109,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="passerelle",
-        description="Invites referred job seekers to the cooperative's information sessions, follows them up.",
+        description="Invites referred job seekers to a cooperative's information sessions, follows them up.",
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -90,7 +90,7 @@ def test_check_lists_every_problem_with_sheet_row_and_column_exits_1_and_writes_
         assert expected in out, f"missing: {expected}\n{out}"
     orientations = out.split("Feuille « Orientations » :")[1].split("Feuille")[0]
     for n in range(len(TEN_DATE_FORMATS)):
-        assert f"ligne {n + 2} :" not in orientations, f"date format {TEN_DATE_FORMATS[n]!r} was not understood"
+        assert f"ligne {n + 2} :" not in orientations, f"date format {TEN_DATE_FORMATS[n]!r} misread"
     assert digest(project) == before
 
 

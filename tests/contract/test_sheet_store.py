@@ -104,8 +104,6 @@ def people(store_factory) -> Backend:
     return store_factory({SHEET: [HEADERS, *PEOPLE], "Autre": [["Clé", "Valeur"], ["a", 1]]})
 
 
-
-
 def patch(reference: str | None, column: str, value: CellValue, row_fingerprint=()) -> CellPatch:
     return CellPatch(SHEET, RowKey(reference, tuple(row_fingerprint)), column, value)
 
