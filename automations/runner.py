@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -149,19 +149,23 @@ def settings(config: Config) -> JobSettings:
 
 
 @contextmanager
-def run_lock(state_dir: Path) -> Iterator[None]:
+def exclusive(state_dir: Path, name: str, busy: str) -> Iterator[None]:
+    """Hold a lock file in the state folder, or raise AlreadyRunningError(busy) at once."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(state_dir / "passerelle.lock")
+    lock = filelock.FileLock(state_dir / name)
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:
-        raise AlreadyRunningError(
-            f"Another Passerelle run is using {state_dir} right now: wait for it to finish, then try again."
-        ) from None
+        raise AlreadyRunningError(busy) from None
     try:
         yield
     finally:
         lock.release()
+
+
+def run_lock(state_dir: Path) -> AbstractContextManager[None]:
+    busy = f"Another Passerelle run is using {state_dir} right now: wait for it to finish, then try again."
+    return exclusive(state_dir, "passerelle.lock", busy)
 
 
 def setup(config: Config, store: SheetStore | None = None) -> list[str]:

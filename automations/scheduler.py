@@ -22,12 +22,11 @@ import re
 import signal
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import filelock
 import schedule
 
 from automations import runner
@@ -283,22 +282,13 @@ class Service:
         log.info("passerelle serve stopped")
 
 
-@contextmanager
-def serve_lock(state_dir: Path) -> Iterator[None]:
+def serve_lock(state_dir: Path) -> AbstractContextManager[None]:
     """One `serve` per state folder, held for the process's life (runs take their own lock)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(state_dir / "serve.lock")
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        raise AlreadyRunningError(
-            f"Another `passerelle serve` is already running on {state_dir}: "
-            "only one may run at a time, stop it first (e.g. `systemctl stop passerelle`)."
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
+    busy = (
+        f"Another `passerelle serve` is already running on {state_dir}: "
+        "only one may run at a time, stop it first (e.g. `systemctl stop passerelle`)."
+    )
+    return runner.exclusive(state_dir, "serve.lock", busy)
 
 
 @contextmanager
