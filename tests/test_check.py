@@ -187,3 +187,21 @@ def test_dates_in_ten_formats_are_read_as_the_same_day():
     from automations.cells import parse_date
 
     assert {parse_date(v) for v in TEN_DATE_FORMATS} == {date(2026, 11, 10)}
+
+
+def test_merged_cells_empty_rows_and_a_past_session_are_handled_without_loss(project):
+    past = session("R-PASSEE", -10, 20)
+    project.create([referral(1), {}, {}, referral(2)], [past, session("R-OK", 7, 5)])
+    book = openpyxl.load_workbook(project.workbook)
+    sheet = book["Orientations"]
+    sheet["L2"] = "à rappeler le matin"
+    sheet.merge_cells("L2:L3")  # a person merged two « Remarques » cells
+    book.save(project.workbook)
+    assert check(project).returncode == 0
+    project.run("invitations")
+    rows = [r for r in project.rows() if r["Nom"]]
+    assert [r["Session"] for r in rows] == ["R-OK", "R-OK"], "nobody is invited to a session in the past"
+    assert rows[0]["Remarques"] == "à rappeler le matin"
+    merged = openpyxl.load_workbook(project.workbook)["Orientations"].merged_cells.ranges
+    assert [r.coord for r in merged] == ["L2:L3"]
+    assert len(project.rows()) == 4, "the empty rows people left stay where they are"
