@@ -64,6 +64,7 @@ def hostile_sessions() -> list[dict]:
         session("R-NEG", 7, -1),
         session("R-HEURE", 7, 5, **{"Heure de début": "quatorze heures"}),
         session("R-OK", 7, 40),
+        session("R-ZERO", 9, 0),
     ]
 
 
@@ -86,6 +87,7 @@ def test_check_lists_every_problem_with_sheet_row_and_column_exits_1_and_writes_
         "ligne 2 : Places : « treize » n'est pas un nombre entier",
         "ligne 3 : Places : « -1 » est négatif",
         "ligne 4 : Heure de début : « quatorze heures » n'est pas une heure",
+        "ligne 6 : Places : 0 place, personne ne peut y être invité·e",
     ]:
         assert expected in out, f"missing: {expected}\n{out}"
     orientations = out.split("Feuille « Orientations » :")[1].split("Feuille")[0]

@@ -49,6 +49,10 @@ class _Invitations(Loop):
         reunions = self.data.tables["reunions"].spec
         for s in self.sessions:
             self.plan.problems.extend(Problem(reunions.name, s.row.number, p) for p in s.problems)
+            upcoming = not s.problems and not s.cancelled and s.starts > self.now
+            if upcoming and s.seats == 0:
+                message = f"{reunions.label('places')} : 0 place, personne ne peut y être invité·e"
+                self.plan.problems.append(Problem(reunions.name, s.row.number, message))
             if not s.row.text("reference") and not s.problems:
                 self.plan.patches.append(
                     CellPatch(reunions.name, s.row.key(), reunions.label("reference"), s.reference)
