@@ -10,12 +10,14 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 
 from automations.sheets.base import CellValue
 
+PARIS = ZoneInfo("Europe/Paris")
 SHEETS_EPOCH = datetime(1899, 12, 30)
 """Day zero of Google Sheets and Excel serial dates (1900 leap-year bug included)."""
 
@@ -95,7 +97,7 @@ def parse_datetime(value: CellValue) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
+        return _paris(value)
     if isinstance(value, date):
         return datetime.combine(value, time())
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -107,7 +109,7 @@ def parse_datetime(value: CellValue) -> datetime | None:
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw).replace(tzinfo=None)
+        return _paris(datetime.fromisoformat(raw))
     except ValueError:
         pass
     long_form = _LONG_DATE.match(raw.casefold())
@@ -126,6 +128,11 @@ def parse_datetime(value: CellValue) -> datetime | None:
             continue
         return datetime.combine(parsed.date(), parse_time(clock)) if clock else parsed
     raise CellProblem(f"{shown(value)} n'est pas une date (écrivez-la jj/mm/aaaa)")
+
+
+def _paris(moment: datetime) -> datetime:
+    """Wall-clock time in Europe/Paris, like everything Passerelle compares: "14:00+00:00" is 15:00."""
+    return moment.astimezone(PARIS).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def parse_date(value: CellValue) -> date | None:

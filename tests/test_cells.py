@@ -125,3 +125,8 @@ def test_control_characters_and_line_breaks_never_reach_a_message_or_a_header():
 )
 def test_dates_written_in_words(cell):
     assert parse_datetime(cell).date() == date(2026, 11, 10)
+
+
+def test_a_date_time_typed_with_an_offset_is_read_in_paris_time():
+    assert parse_datetime("2026-12-10T13:00+00:00") == datetime(2026, 12, 10, 14, 0)
+    assert parse_datetime("2026-07-10T12:00Z") == datetime(2026, 7, 10, 14, 0)
