@@ -19,7 +19,7 @@ from automations.journal import DEFERRED, PENDING, REFUSED, SENT, Journal
 from automations.mail.base import DeliveryDeferred, DeliveryRefused, DeliveryUncertain, Transport
 from automations.mail.compose import compose
 from automations.mail.render import Renderer
-from automations.plan import EmailOrder, Plan, Problem
+from automations.plan import EmailOrder, Plan, Problem, unconfirmed
 from automations.sheets.base import CellPatch, SheetLayout, SheetStore
 
 
@@ -61,13 +61,6 @@ def render_all(plan: Plan, edges: Edges, now: datetime) -> list[tuple[EmailOrder
         )
         for order in plan.emails
     ]
-
-
-def unconfirmed(at: datetime) -> str:
-    return (
-        f"À vérifier : l'envoi du {at:%d/%m/%Y à %H:%M} a été interrompu ; "
-        "vérifiez auprès de la personne si l'email est arrivé"
-    )
 
 
 def _status(order: EmailOrder, text: str) -> list[CellPatch]:

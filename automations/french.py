@@ -22,8 +22,3 @@ def day(moment: datetime, year: bool = True) -> str:
 def day_at(moment: datetime, year: bool = True) -> str:
     """jeudi 10 décembre 2020 à 14 h."""
     return f"{day(moment, year)} à {hour(moment)}"
-
-
-def short(moment: datetime) -> str:
-    """26/11/2026: for the "État" column, where space is short."""
-    return format_date(moment, "dd/MM/y", locale=LOCALE)

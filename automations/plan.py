@@ -55,6 +55,14 @@ class EmailOrder:
         return f"{self.kind}|{self.person}|{self.session}"
 
 
+def unconfirmed(at: datetime) -> str:
+    """ "État" of a person whose email may or may not have left (a run stopped mid-send)."""
+    return (
+        f"À vérifier : l'envoi du {at:%d/%m/%Y à %H:%M} a été interrompu ; "
+        "vérifiez auprès de la personne si l'email est arrivé"
+    )
+
+
 @dataclass(frozen=True)
 class Problem:
     sheet: str
@@ -77,6 +85,3 @@ class Plan:
     """(namespace, key, value) to remember once the plan is applied."""
     replaced: list[tuple[str, Grid, ChartSpec | None]] = field(default_factory=list)
     """Sheets Passerelle owns, rewritten whole (sheet name, grid, chart)."""
-
-    def is_empty(self) -> bool:
-        return not (self.emails or self.patches or self.appends)

@@ -12,7 +12,7 @@ from automations.jobs.context import JobInput
 from automations.jobs.loop import ANNOUNCED, Loop, announced
 from automations.journal import PENDING, SENT, Entry
 from automations.model import Referral, Session
-from automations.plan import Plan, Problem
+from automations.plan import Plan, Problem, unconfirmed
 from automations.sheets.base import CellPatch
 
 INVITATION, WAITING = "invitation", "liste_attente"
@@ -26,13 +26,6 @@ def invited_status(s: Session) -> str:
 
 def waiting_status(on: date) -> str:
     return f"Liste d'attente (prévenu·e le {on:%d/%m/%Y}) : invitation dès qu'une place se libère"
-
-
-def unconfirmed_status(entry: Entry) -> str:
-    return (
-        f"À vérifier : l'envoi du {entry.updated_at:%d/%m/%Y à %H:%M} a été interrompu ; "
-        "vérifiez auprès de la personne si l'email est arrivé"
-    )
 
 
 class _Invitations(Loop):
@@ -173,7 +166,7 @@ class _Invitations(Loop):
         s = self.by_reference[entry.session]
         self.taken_now[s.reference] += 1
         if entry.status == PENDING:
-            self.report(r, unconfirmed_status(entry))
+            self.report(r, unconfirmed(entry.updated_at))
             return
         self.plan.patches.extend(self.sent_patches(r, s, entry.updated_at))
 
@@ -191,7 +184,7 @@ class _Invitations(Loop):
             status = waiting_status(self.now.date())
             self.email(r, WAITING, None, [*self.reference_patch(r), self.patch(r, "etat", status)])
         elif entry.status == PENDING:
-            self.report(r, unconfirmed_status(entry))
+            self.report(r, unconfirmed(entry.updated_at))
         elif not r.status.startswith("Liste d'attente"):
             self.set_status(r, waiting_status(entry.updated_at.date()))
 
