@@ -70,8 +70,15 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"« {self.sheet} », ligne {self.row}" if self.row else f"« {self.sheet} »"
-        return f"{where} : {self.message}"
+        return f"{self._place()} : {self.message}"
+
+    def where(self) -> str:
+        """Sheet, row and column, without the cell's content (which may be personal data)."""
+        column, separator, _ = self.message.partition(" : ")
+        return f"{self._place()} : {column if separator else 'voir « État »'}"
+
+    def _place(self) -> str:
+        return f"« {self.sheet} », ligne {self.row}" if self.row else f"« {self.sheet} »"
 
 
 @dataclass

@@ -45,9 +45,13 @@ class Job:
     plan: Callable[[JobInput], Plan]
 
 
+def _job(module) -> Job:
+    """A job is a module of automations.jobs with SHEETS and plan(); its name is the module's."""
+    return Job(module.__name__.rsplit(".", 1)[1], module.SHEETS, module.plan)
+
+
 JOBS: dict[str, Job] = {
-    module.__name__.rsplit(".", 1)[1]: Job(module.__name__.rsplit(".", 1)[1], module.SHEETS, module.plan)
-    for module in (invitations, rsvp, reminders, followups, suivi, summary, digests)
+    job.name: job for job in map(_job, (invitations, rsvp, reminders, followups, suivi, summary, digests))
 }
 """In the order `passerelle run` runs them (PRODUCT.md §3)."""
 
@@ -190,9 +194,13 @@ def _tables(job: Job, store: BufferedStore, sheet_specs: dict[str, SheetSpec]) -
 
 
 def _journal_row(results: list[Outcome], now: datetime, journal: Journal) -> list[tuple[str, object]]:
-    """One "Journal" row for a run that did something, or whose problems changed."""
+    """One "Journal" row for a run that did something, or whose problems changed.
+
+    Problems are listed by sheet, row and column only: "Journal" may live in another spreadsheet
+    than the referrals, and the cells' content (an address, a name) must not travel with it.
+    """
     sent = sum(len(o.sent) for o in results)
-    problems = [str(p) for o in results for p in o.problems]
+    problems = [p.where() for o in results for p in o.problems]
     changed = any(o.sent or o.cells_written or o.rows_added for o in results)
     seen = "\n".join(problems)
     if not changed and journal.memory().get(("journal", "problems"), "") == seen:

@@ -114,6 +114,9 @@ def test_a_run_on_hostile_input_finishes_reports_in_etat_and_keeps_every_cell(pr
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
     names = {m["To"].addresses[0].display_name for m in project.emails()}
     assert "Eve Bcc: x@y.fr Tab ulé" in names and "Zoë 🌱 حداد" in names
+    [journal] = project.rows("Journal")
+    assert "« Orientations », ligne 17 : Email" in journal["Détail"]
+    assert "a b@c.fr" not in journal["Détail"], "Journal names where the problem is, never the content"
 
 
 @pytest.mark.parametrize(
