@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -43,8 +44,16 @@ def _print_results(results) -> None:
 
 @logs.logged
 def cmd_run(args: argparse.Namespace) -> int:
+    """SIGTERM or Ctrl-C (a cron job stopped, a person impatient) let the email in flight finish."""
     config = config_module.load(config_module.locate(args.config))
-    _print_results(runner.run(config, args.jobs, local_now(args.now), dry_run=args.dry_run))
+    stopping = threading.Event()
+    with scheduler.stop_on_signals(stopping):
+        now = local_now(args.now)
+        results = runner.run(config, args.jobs, now, dry_run=args.dry_run, stop=stopping.is_set)
+    _print_results(results)
+    if stopping.is_set():
+        print("Stopped before the end: the next run goes on where this one stopped.", file=sys.stderr)
+        return 130
     return 0
 
 

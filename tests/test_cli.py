@@ -136,3 +136,36 @@ def test_setup_creates_a_workbook_with_the_sheets_people_fill(tmp_path):
     assert book.sheetnames == ["Orientations", "Réunions", "Suivi", "Journal"]
     assert book["Orientations"]["D1"].value == "Email"
     assert book["Orientations"].freeze_panes == "A2"
+
+
+def test_sigterm_lets_the_email_in_flight_finish_and_the_next_run_goes_on(tmp_path):
+    import signal
+    import sqlite3
+    import time
+
+    from tests.conftest import CONFIG, referral, session, write_sheet
+
+    (tmp_path / "passerelle.toml").write_text(CONFIG, encoding="utf-8")
+    book = openpyxl.Workbook()
+    write_sheet(book.active, list(referral(0)), [referral(n) for n in range(300)])
+    book.active.title = "Orientations"
+    write_sheet(book.create_sheet("Réunions"), list(session("x", 0, 0)), [session("A", 7, 300)])
+    book.save(tmp_path / "passerelle.xlsx")
+    args = ["run", "invitations", "--config", str(tmp_path / "passerelle.toml"), "--now", "2026-11-26T09:00"]
+    process = subprocess.Popen([SCRIPT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "outbox").glob("*.eml")) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Stopped before the end" in stderr and "Traceback" not in stderr
+    first = len(list((tmp_path / "outbox").glob("*.eml")))
+    assert 0 < first < 300, "stopped mid-batch"
+    with sqlite3.connect(tmp_path / "state" / "journal.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM emails WHERE status != 'sent'").fetchone() == (0,)
+    sheet = openpyxl.load_workbook(tmp_path / "passerelle.xlsx")["Orientations"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert sum(1 for r in rows[1:] if r[rows[0].index("Session")] == "A") == first, "what left is recorded"
+    assert passerelle(*args).returncode == 0
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 300
