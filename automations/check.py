@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from automations import runner
+from automations import runner, scheduler
 from automations.config import Config
 from automations.errors import PasserelleError
 from automations.jobs.context import JobInput
@@ -132,6 +132,9 @@ def _credentials(config: Config) -> list[str]:
 
 def check(config: Config, now: datetime) -> Report:
     report = Report(general=_credentials(config))
+    digests = scheduler.digests_never_due(config)
+    if digests:
+        report.general.append(digests)
     try:
         renderer = Renderer(config.mail.templates or runner.bundled_templates())
         renderer.compile_all()

@@ -192,6 +192,24 @@ def outcome_lines(result: object) -> list[tuple[int, str]]:
     return [(logging.INFO, first), *((logging.WARNING, line.strip()) for line in summary[1:])]
 
 
+def digests_never_due(config: Config, slots: tuple[Slot, ...] | None = None) -> str | None:
+    """The digests job sends from ``followups.digest_weekday``/``digest_hour`` on, each week: a
+    schedule with no slot at or after that moment in the week would never send one."""
+    slots = rules(config)["digests"] if slots is None else slots
+    follow = config.followups
+    if not slots:
+        return None
+    due = (follow.digest_weekday, time(follow.digest_hour))
+    days = [(WEEKDAYS.index(s.weekday),) if s.weekday else range(7) for s in slots]
+    if any((day, slot.at) >= due for slot, each in zip(slots, days, strict=True) for day in each):
+        return None
+    return (
+        f"schedule.digests = {config.schedule.digests!r} never runs after followups.digest_weekday = "
+        f"{follow.digest_weekday} and digest_hour = {follow.digest_hour} in the week: advisors would get "
+        "no digest; make them agree"
+    )
+
+
 class Service:
     """The scheduler loop; everything that touches time or the outside world is injectable."""
 
@@ -228,21 +246,9 @@ class Service:
                 unit.at(f"{slot.at:%H:%M}").do(self.run_job, name).tag(name)
 
     def warn_if_digests_never_due(self, slots: tuple[Slot, ...]) -> None:
-        """The digests job sends from ``followups.digest_weekday``/``digest_hour`` on, each week: a
-        schedule with no slot at or after that moment in the week would never send one."""
-        follow = getattr(self.config, "followups", None)
-        if follow is None or not slots:
-            return
-        due = (follow.digest_weekday, time(follow.digest_hour))
-        days = [(WEEKDAYS.index(s.weekday),) if s.weekday else range(7) for s in slots]
-        if not any((day, slot.at) >= due for slot, each in zip(slots, days, strict=True) for day in each):
-            log.warning(
-                "schedule.digests = %r never runs after followups.digest_weekday = %s and digest_hour = %s "
-                "in the week: advisors would get no digest; make them agree",
-                self.config.schedule.digests,
-                follow.digest_weekday,
-                follow.digest_hour,
-            )
+        problem = digests_never_due(self.config, slots)
+        if problem:
+            log.warning("%s", problem)
 
     def describe(self) -> str:
         names = dict.fromkeys(tag for job in self.scheduler.jobs for tag in job.tags)

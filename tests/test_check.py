@@ -210,3 +210,14 @@ def test_merged_cells_empty_rows_and_a_past_session_are_handled_without_loss(pro
     merged = openpyxl.load_workbook(project.workbook)["Orientations"].merged_cells.ranges
     assert [r.coord for r in merged] == ["L2:L3"]
     assert len(project.rows()) == 4, "the empty rows people left stay where they are"
+
+
+def test_check_reports_a_digest_schedule_that_never_meets_the_digest_day(project):
+    project.create([referral(1)], [session("R", 7, 5)], extra_config="")
+    text = project.config_path.read_text(encoding="utf-8")
+    project.config_path.write_text(
+        text + '[followups]\ndigest_weekday = 4\n[schedule]\ndigests = "monday at 08:00"\n', encoding="utf-8"
+    )
+    done = check(project)
+    assert done.returncode == 1
+    assert "advisors would get no digest" in done.stdout
