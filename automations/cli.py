@@ -103,6 +103,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  {folder / 'passerelle.xlsx'}  the workbook: « Orientations » now shows Session, "
         "Invitation envoyée le and État\n"
         f"Run again (nothing new is sent): passerelle run --config {config_path}"
+        + ("" if args.story else f"\nThe two months that follow: passerelle demo {args.dir} --story")
     )
     if args.story:
         story.play(config_path, now, print)
