@@ -13,7 +13,7 @@ from pathlib import Path
 
 from automations.errors import PasserelleError
 from automations.schema import ORIENTATIONS, REUNIONS
-from automations.sheets.base import RowAppend
+from automations.sheets.base import RowAppend, SheetStore
 from automations.sheets.workbook import WorkbookStore
 
 MARKER = ".passerelle-demo"
@@ -81,12 +81,16 @@ def prepare(folder: Path) -> None:
     (folder / MARKER).write_text("Built by `passerelle demo`; rebuilt (erased) by the next one.\n")
 
 
-def build(folder: Path, today: datetime) -> Path:
-    """Write the config and the workbook of the story's first day; return the config path."""
+def build(folder: Path, today: datetime, store: SheetStore | None = None) -> Path:
+    """Write the config and the sheets of the story's first day; return the config path.
+
+    The sheets go to the folder's workbook, or to ``store`` (the tests tell the story on Google
+    Sheets too); the config is the same.
+    """
     prepare(folder)
     config = folder / "passerelle.toml"
     config.write_text(CONFIG, encoding="utf-8")
-    store = WorkbookStore(folder / "passerelle.xlsx")
+    store = store or WorkbookStore(folder / "passerelle.xlsx")
     store.ensure([ORIENTATIONS.layout(), REUNIONS.layout()])
     store.write(
         {ORIENTATIONS.name: ORIENTATIONS.layout(), REUNIONS.name: REUNIONS.layout()},

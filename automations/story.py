@@ -18,7 +18,7 @@ from automations.jobs.loop import person_code
 from automations.model import followup_reference
 from automations.report import format_outcome
 from automations.schema import ORIENTATIONS, REPONSES, REUNIONS, SUIVI
-from automations.sheets.base import CellPatch, RowAppend, RowKey
+from automations.sheets.base import CellPatch, RowAppend, RowKey, SheetStore
 from automations.sheets.workbook import WorkbookStore
 
 SCHEDULER_PERIOD = timedelta(minutes=15)
@@ -42,9 +42,9 @@ class Step:
 
 
 class Story:
-    def __init__(self, config_path: Path, start: datetime) -> None:
+    def __init__(self, config_path: Path, start: datetime, store: SheetStore | None = None) -> None:
         self.config = config_module.load(config_path)
-        self.store = WorkbookStore(self.config.sheets.workbook)
+        self.store = store or WorkbookStore(self.config.sheets.workbook)
         self.start = start.replace(hour=9, minute=0, second=0, microsecond=0)
         self.layouts = {spec.name: spec.layout() for spec in (ORIENTATIONS, REUNIONS, SUIVI, REPONSES)}
 
@@ -166,7 +166,7 @@ def play_step(story: Story, step: Step, report: Callable[[str], None]) -> list[d
     runs = [moment, moment + SCHEDULER_PERIOD]
     for run_at in runs:
         report(f"  -- run at {run_at:%H:%M}")
-        for outcome in runner.run(story.config, [], run_at):
+        for outcome in runner.run(story.config, [], run_at, store=story.store):
             if outcome.sent or outcome.cells_written or outcome.rows_added or outcome.rewritten:
                 report(format_outcome(outcome))
     return runs

@@ -12,11 +12,13 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from automations import config as config_module
 from automations import demo, runner, story
+from automations.sheets.base import SheetStore
+from automations.sheets.workbook import WorkbookStore
+from tests.conftest import GoogleSheets
 
 START = datetime(2026, 11, 26, 9, 0)  # a Thursday
 
@@ -35,9 +37,12 @@ def sent(outbox: Path) -> dict[str, tuple[str, str, datetime]]:
     return found
 
 
-def cells(workbook: Path) -> dict[str, list[tuple]]:
-    book = openpyxl.load_workbook(workbook)
-    return {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+SHEETS = ("Orientations", "Réunions", "Suivi", "Journal", "Synthèse", "Réponses")
+
+
+def cells(store: SheetStore) -> dict[str, list]:
+    """Every cell of every sheet, read through the backend under test."""
+    return store.read(SHEETS)
 
 
 def address(index: int) -> str:
@@ -45,24 +50,33 @@ def address(index: int) -> str:
     return f"{demo._ascii(first)}.{demo._ascii(last)}@exemple.fr"
 
 
-def synthese(workbook: Path) -> dict[str, list]:
-    rows = list(openpyxl.load_workbook(workbook)["Synthèse"].iter_rows(values_only=True))
+def synthese(store: SheetStore) -> dict[str, list]:
+    rows = [list(r) + [None] * 5 for r in store.read(["Synthèse"])["Synthèse"]]
     start = next(i for i, r in enumerate(rows) if r[0] == "Étape")
-    return {r[0]: list(r[1:5]) for r in rows[start + 1 : start + 9]}
+    return {r[0]: [v if v != "" else None for v in r[1:5]] for r in rows[start + 1 : start + 9]}
 
 
 ADVISORS = {a for _, a in demo.ADVISORS}
 EVERYONE_BUT_NON = [i for i in range(16) if i not in (2, 4, 6)]
 
 
-@pytest.fixture(scope="module")
-def walk(tmp_path_factory) -> list[tuple[Counter, set[str], datetime]]:
+def backend_store(name: str, folder: Path) -> SheetStore:
+    if name == "workbook":
+        return WorkbookStore(folder / "passerelle.xlsx")
+    sheets = GoogleSheets()
+    sheets.default = sheets.adapter.create_spreadsheet("Passerelle")
+    return sheets.store()
+
+
+@pytest.fixture(scope="module", params=["workbook", "google"])
+def walk(request, tmp_path_factory) -> list:
     """Builds the demo and plays every step; per step, the new emails as (kind, recipient)."""
     folder = tmp_path_factory.mktemp("story")
-    config_path = demo.build(folder, START)
+    store = backend_store(request.param, folder)
+    config_path = demo.build(folder, START, store)
     config = config_module.load(config_path)
-    outbox, workbook = folder / "outbox", folder / "passerelle.xlsx"
-    runner.run(config, [], START)
+    outbox = folder / "outbox"
+    runner.run(config, [], START, store=store)
     steps = [
         (
             Counter((k, to) for k, to, _ in sent(outbox).values()),
@@ -70,21 +84,21 @@ def walk(tmp_path_factory) -> list[tuple[Counter, set[str], datetime]]:
             START,
         )
     ]
-    the_story = story.Story(config_path, START)
+    the_story = story.Story(config_path, START, store)
     for step in story.STEPS:
         before = sent(outbox)
         runs = story.play_step(the_story, step, lambda line: None)
         new = {name: v for name, v in sent(outbox).items() if name not in before}
         # Re-running the step changes nothing and sends nothing.
-        snapshot = cells(workbook)
-        runner.run(config, [], runs[-1])
+        snapshot = cells(store)
+        runner.run(config, [], runs[-1], store=store)
         assert sent(outbox).keys() == before.keys() | new.keys(), f"re-running « {step.title} » sent again"
-        assert cells(workbook) == snapshot, f"re-running « {step.title} » changed cells"
+        assert cells(store) == snapshot, f"re-running « {step.title} » changed cells"
         assert all(d.replace(tzinfo=None) in runs for _, _, d in new.values())
         steps.append(
             (Counter((k, to) for k, to, _ in new.values()), {d for _, _, d in new.values()}, runs[0])
         )
-    steps.append(workbook)
+    steps.append(store)
     return steps
 
 
