@@ -195,3 +195,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PasserelleError as error:
         print(f"passerelle: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `passerelle run | head`: the reader left, the work is done
+        sys.stderr.close()
+        return 0
