@@ -98,7 +98,7 @@ def walk(request, tmp_path_factory) -> list:
         steps.append(
             (Counter((k, to) for k, to, _ in new.values()), {d for _, _, d in new.values()}, runs[0])
         )
-    steps.append(store)
+    steps += [outbox, store]
     return steps
 
 
@@ -169,3 +169,16 @@ def test_people_without_consent_are_counted_but_never_named_in_suivi_or_synthese
         if consent == "Non":
             assert not any(first in t or last in t for t in texts), f"{first} {last} appears"
     assert synthese(workbook)["Orienté·es"][0] == 17
+
+
+def test_the_advisors_digest_tells_absence_reinvitation_presence_and_stage(walk):
+    outbox = walk[-2]
+    digests = []
+    for path in outbox.glob("synthese_conseiller_*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if "nadia.benali" in str(message["To"]) and "W53" in message["X-Passerelle-Key"]:
+            digests.append(message.get_body(("plain",)).get_content())
+    [body] = digests
+    assert "Çağla Yılmaz : invité·e à la réunion du jeudi 17 décembre à 14 h ; absent·e à la réunion" in body
+    assert "Hélène Brochard : présent·e à la réunion ; nouvelle étape : CAPE signé" in body
+    assert "Zoé Mercier" not in body, "nothing changed for her since the last digest"

@@ -62,10 +62,10 @@ def standings(loop: Loop) -> list[Standing]:
     result = []
     for r in loop.people.values():
         rows = loop.followups_of.get(r.reference, [])
-        latest = _latest(rows, loop)
         staged = _latest([f for f in rows if f.stage], loop)
+        marked = _latest([f for f in rows if f.presence], loop)
         present = next(
-            (f.presence for f in rows if f.presence == "Présent·e"), latest.presence if latest else None
+            (f.presence for f in rows if f.presence == "Présent·e"), marked.presence if marked else None
         )
         waited = any(e.status == "sent" for e in loop.data.journal.of("liste_attente", r.reference))
         s = loop.by_reference.get(r.session)
