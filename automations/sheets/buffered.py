@@ -97,10 +97,5 @@ def _apply(grid: Grid, writes) -> None:
             line.append(None)
         line[column] = value
 
-    for column, label in writes.new_headers:
-        cell(0, column, label)
-    for row, column, value in writes.cells:
+    for row, column, value in [*writes.in_place(), *writes.added()]:
         cell(row, column, value)
-    for offset, values in enumerate(writes.appended):
-        for column, value in enumerate(values):
-            cell(writes.first_appended_row + offset, column, value)

@@ -568,9 +568,7 @@ def _user_entered(value: CellValue, locale: str, empty: str | None) -> Any:
 def _value_ranges(name: str, writes: PositionalWrites, locale: str) -> list[dict]:
     """One range per touched row; cells in between that are not touched are sent as null."""
     cells: dict[int, dict[int, CellValue]] = defaultdict(dict)
-    for column, label in writes.new_headers:
-        cells[0][column] = label
-    for row, column, value in writes.cells:
+    for row, column, value in writes.in_place():
         cells[row][column] = value
     ranges = []
     for row in sorted(cells):

@@ -7,7 +7,7 @@ row is now, even if a person sorted the sheet or inserted rows since the run's f
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from automations.cells import text
@@ -24,6 +24,18 @@ class PositionalWrites:
     appended: list[list[CellValue]] = field(default_factory=list)
     first_appended_row: int = 0
     unresolved: list[CellPatch] = field(default_factory=list)
+
+    def in_place(self) -> Iterator[tuple[int, int, CellValue]]:
+        """(row, column, value) of every existing-row write: new headers on row 0, then patches."""
+        yield from ((0, column, label) for column, label in self.new_headers)
+        yield from self.cells
+
+    def added(self) -> Iterator[tuple[int, int, CellValue]]:
+        """(row, column, value) of the appended rows' non-empty cells, below the last row read."""
+        for offset, values in enumerate(self.appended):
+            for column, value in enumerate(values):
+                if value is not None:
+                    yield self.first_appended_row + offset, column, value
 
 
 def _column_index(label: str, positions: dict[str, int], writes: PositionalWrites, width: int) -> int:

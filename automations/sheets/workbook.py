@@ -150,15 +150,10 @@ def _set(cell, value: CellValue) -> None:
 
 
 def _apply(sheet: Worksheet, writes: PositionalWrites) -> None:
-    for column, label in writes.new_headers:
-        _set(sheet.cell(1, column + 1), label)
-        sheet.cell(1, column + 1).font = Font(bold=True)
-    for row, column, value in writes.cells:
+    for row, column, value in [*writes.in_place(), *writes.added()]:
         _set(sheet.cell(row + 1, column + 1), value)
-    for offset, values in enumerate(writes.appended):
-        for column, value in enumerate(values):
-            if value is not None:
-                _set(sheet.cell(writes.first_appended_row + offset + 1, column + 1), value)
+    for column, _ in writes.new_headers:
+        sheet.cell(1, column + 1).font = Font(bold=True)
 
 
 def _bar_chart(sheet: Worksheet, spec: ChartSpec) -> BarChart:
