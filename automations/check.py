@@ -18,7 +18,6 @@ from automations.errors import PasserelleError
 from automations.jobs.context import JobInput
 from automations.jobs.loop import Loop, session_context
 from automations.journal import JournalFacts
-from automations.mail.render import Renderer
 from automations.plan import Problem
 from automations.schema import ORIENTATIONS, REUNIONS
 from automations.tables import bind
@@ -136,7 +135,7 @@ def check(config: Config, now: datetime) -> Report:
     if digests:
         report.general.append(digests)
     try:
-        renderer = Renderer(config.mail.templates or runner.bundled_templates())
+        renderer = runner.make_renderer(config)
         renderer.compile_all()
         for kind, context in sample_contexts(config, now).items():
             renderer.render(kind, context)

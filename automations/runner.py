@@ -100,6 +100,14 @@ def make_transport(config: Config) -> Transport:
     return OutboxTransport(config.mail.outbox)
 
 
+def make_renderer(config: Config) -> Renderer:
+    return Renderer(config.mail.templates or bundled_templates())
+
+
+def sender(config: Config) -> Address:
+    return Address(config.mail.sender_name, addr_spec=config.mail.sender_address)
+
+
 def code_secret(config: Config) -> bytes:
     """The secret answer Codes derive from: a file named in the config, else one made once."""
     if config.answers.secret_file:
@@ -235,7 +243,7 @@ def run(
         raise ConfigError(f"Unknown job « {unknown[0]} »: choose among {', '.join(JOBS)}.")
     jobs = [job for name, job in JOBS.items() if name in job_names or not job_names]
     sheet_specs = specs(config)
-    renderer = Renderer(config.mail.templates or bundled_templates())
+    renderer = make_renderer(config)
     renderer.compile_all()
     real_store = store or make_store(config)
     results: list[Plan | Outcome] = []
@@ -251,7 +259,7 @@ def run(
                 transport=transport or make_transport(config),
                 journal=journal,
                 renderer=renderer,
-                sender=Address(config.mail.sender_name, addr_spec=config.mail.sender_address),
+                sender=sender(config),
                 domain=config.mail.domain,
                 stop=stop,
             )
@@ -277,13 +285,13 @@ def run(
 def preview(config: Config, job_name: str, now: datetime, out: Path) -> list[Path]:
     """Write what a job would send now as .eml and .html files; touches no sheet, sends nothing."""
     [plan] = run(config, [job_name], now, dry_run=True)
-    renderer = Renderer(config.mail.templates or bundled_templates())
-    sender = Address(config.mail.sender_name, addr_spec=config.mail.sender_address)
+    renderer = make_renderer(config)
+    sent_by = sender(config)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for order in plan.emails:
         rendered = renderer.render(order.kind, order.context)
-        message = compose(order, rendered, sender, now, config.mail.domain)
+        message = compose(order, rendered, sent_by, now, config.mail.domain)
         stem = out / "_".join(part for part in order.key.replace(" ", "-").split("|") if part)
         stem.with_suffix(".eml").write_bytes(message.as_bytes(policy=SMTP))
         stem.with_suffix(".html").write_text(rendered.html, encoding="utf-8")
