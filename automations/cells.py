@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -43,6 +45,9 @@ _MONTHS = {
 _LONG_DATE = re.compile(r"(?:[a-zé]+\s+)?(\d{1,2})(?:er)?\s+([a-zéû]+)\s+(\d{4})(?:\s+(?:à\s+)?(.+))?$")
 
 
+T = TypeVar("T")
+
+
 class CellProblem(ValueError):
     """A cell that cannot be understood; the message says so in French."""
 
@@ -66,6 +71,14 @@ def shown(value: CellValue, limit: int = 60) -> str:
     """A cell quoted for a message, shortened so a 5,000-character cell stays readable."""
     raw = text(value)
     return f"« {raw[:limit]}… »" if len(raw) > limit else f"« {raw} »"
+
+
+def or_none(parse: Callable[[CellValue], T], value: CellValue) -> T | None:
+    """What still parses, else None: for erased rows and activity dates, never reported."""
+    try:
+        return parse(value)
+    except CellProblem:
+        return None
 
 
 def parse_yes_no(value: CellValue) -> bool | None:

@@ -133,23 +133,15 @@ def _purged(row: Row) -> Referral:
         email=None,
         advisor=row.text("conseiller"),
         advisor_email=None,
-        referred_on=_quiet(cells.parse_date, row["date_orientation"]),
-        consent=bool(_quiet(cells.parse_yes_no, row["accord"])),
-        activ_crea=_quiet(cells.parse_yes_no, row["activ_crea"]),
+        referred_on=cells.or_none(cells.parse_date, row["date_orientation"]),
+        consent=bool(cells.or_none(cells.parse_yes_no, row["accord"])),
+        activ_crea=cells.or_none(cells.parse_yes_no, row["activ_crea"]),
         session=row.text("session"),
-        answer=_quiet(cells.parse_yes_no, row["reponse"]),
-        invited_on=_quiet(cells.parse_datetime, row["invitation"]),
+        answer=cells.or_none(cells.parse_yes_no, row["reponse"]),
+        invited_on=cells.or_none(cells.parse_datetime, row["invitation"]),
         status=row.text("etat"),
         purged=True,
     )
-
-
-def _quiet(parse: Callable, value: cells.CellValue):
-    """For erased rows: what still parses is kept for the counts, the rest is ignored."""
-    try:
-        return parse(value)
-    except CellProblem:
-        return None
 
 
 def session(table: Table, row: Row) -> Session:

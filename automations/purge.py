@@ -55,25 +55,16 @@ class Purge:
 
 def last_activity(loop: Loop, r: Referral) -> datetime | None:
     moments = [r.invited_on]
-    moments += [
-        cells.parse_datetime(r.row[key]) if _readable(r.row[key]) else None for key in ("rappel", "relance")
-    ]
+    moments += [cells.or_none(cells.parse_datetime, r.row[key]) for key in ("rappel", "relance")]
     if r.referred_on:
         moments.append(datetime.combine(r.referred_on, datetime.min.time()))
     s = loop.by_reference.get(r.session)
     moments.append(s.starts if s else None)
     for f in loop.followups_of.get(r.reference, []):
-        moments.append(cells.parse_datetime(f.row["maj"]) if _readable(f.row["maj"]) else None)
+        moments.append(cells.or_none(cells.parse_datetime, f.row["maj"]))
         moments.append(datetime.combine(f.entered_on, datetime.min.time()) if f.entered_on else None)
     moments += [e.updated_at for e in loop.data.journal.of_person(r.reference)]
     return max((m for m in moments if m), default=None)
-
-
-def _readable(value: cells.CellValue) -> bool:
-    try:
-        return cells.parse_datetime(value) is not None
-    except cells.CellProblem:
-        return False
 
 
 def plan(loop: Loop, cutoff: datetime, now: datetime) -> Purge:
