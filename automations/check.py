@@ -16,23 +16,14 @@ from automations import runner, scheduler
 from automations.config import Config
 from automations.errors import PasserelleError
 from automations.jobs.context import JobInput
+from automations.jobs.digests import digest_context
+from automations.jobs.followups import nudge_context
+from automations.jobs.funnel import counts
 from automations.jobs.loop import Loop, session_context
 from automations.journal import JournalFacts
 from automations.plan import Problem
 from automations.schema import ORIENTATIONS, REUNIONS
 from automations.tables import bind
-
-KINDS = (
-    "invitation",
-    "liste_attente",
-    "rappel",
-    "modification",
-    "annulation",
-    "relance_absent",
-    "suite_presence",
-    "rappel_suivi",
-    "synthese_conseiller",
-)
 
 
 @dataclass
@@ -97,18 +88,22 @@ def sample_contexts(config: Config, now: datetime) -> dict[str, dict]:
         "suite_presence": {**base, "accompagnateur": "Karim Benhamou"},
         "rappel_suivi": {
             **staff,
-            "reunion": session_context(s, config.cooperative.email),
-            "feuille": "Suivi",
-            "lignes": [{"nom_complet": r.full_name, "ligne": 2}],
-            "lien_suivi": "",
+            **nudge_context(
+                session_context(s, config.cooperative.email),
+                [{"nom_complet": r.full_name, "ligne": 2}],
+                "",
+                "Suivi",
+            ),
         },
         "synthese_conseiller": {
             **staff,
-            "conseiller": {"nom": r.advisor},
-            "semaine": "2026-W01",
-            "personnes": [{"nom_complet": r.full_name, "changements": ["a confirmé sa venue"]}],
-            "entonnoir": [{"etape": "Orienté·es", "nombre": 1}],
-            "lien_synthese": "",
+            **digest_context(
+                r.advisor,
+                [{"nom_complet": r.full_name, "changements": ["a confirmé sa venue"]}],
+                counts([]),
+                "",
+                "2026-W01",
+            ),
         },
     }
 

@@ -48,6 +48,17 @@ def changes(before: dict[str, str], now: dict[str, str], starts: datetime | None
     return said
 
 
+def digest_context(advisor: str, entries: list[dict], numbers: dict[str, int], link: str, week: str) -> dict:
+    """What "synthese_conseiller" shows an advisor; `passerelle check` renders it with sample data."""
+    return {
+        "conseiller": {"nom": advisor},
+        "personnes": entries,
+        "entonnoir": [{"etape": label, "nombre": numbers[step]} for step, label in STAGE_LABELS],
+        "lien_synthese": link,
+        "semaine": week,
+    }
+
+
 class _Digests(Loop):
     def run(self) -> Plan:
         """Due from the configured weekday and hour on, once a week; the first week after
@@ -89,13 +100,9 @@ class _Digests(Loop):
             address,
             f"conseiller-{address}",
             week,
-            {
-                "conseiller": {"nom": people[0].referral.advisor},
-                "personnes": entries,
-                "entonnoir": [{"etape": label, "nombre": numbers[step]} for step, label in STAGE_LABELS],
-                "lien_synthese": self.settings.links.get("synthese", ""),
-                "semaine": week,
-            },
+            digest_context(
+                people[0].referral.advisor, entries, numbers, self.settings.links.get("synthese", ""), week
+            ),
             name=people[0].referral.advisor,
             remember=tuple(remember),
         )

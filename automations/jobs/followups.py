@@ -16,6 +16,11 @@ SHEETS = ("orientations", "reunions", "suivi")
 ABSENT, PRESENT, NUDGE = "relance_absent", "suite_presence", "rappel_suivi"
 
 
+def nudge_context(session: dict, rows: list[dict], link: str, sheet: str) -> dict:
+    """What "rappel_suivi" shows staff; `passerelle check` renders it with sample rows."""
+    return {"reunion": session, "lignes": rows, "lien_suivi": link, "feuille": sheet}
+
+
 class _Followups(Loop):
     def run(self) -> Plan:
         self.report_followup_problems()
@@ -96,12 +101,12 @@ class _Followups(Loop):
             s.contact or self.settings.cooperative.email,
             f"reunion-{s.reference}",
             s.reference,
-            {
-                "reunion": session_context(s, self.settings.cooperative.email),
-                "lignes": people,
-                "lien_suivi": self.settings.links.get("suivi", ""),
-                "feuille": suivi.name,
-            },
+            nudge_context(
+                session_context(s, self.settings.cooperative.email),
+                people,
+                self.settings.links.get("suivi", ""),
+                suivi.name,
+            ),
         )
 
 
