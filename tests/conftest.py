@@ -161,6 +161,14 @@ def _set_text_cell(cell, value: CellValue) -> None:
         cell.data_type = "s"  # typed text, never a formula
 
 
+def _fill(sheet, rows: Sequence[Sequence[CellValue]]) -> None:
+    """Type rows into a new sheet, text as text, as a person would."""
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row, start=1):
+            if value is not None:
+                _set_text_cell(sheet.cell(r, c), value)
+
+
 class WorkbookSheets:
     """Sheets in a real .xlsx file, edited through openpyxl as a spreadsheet program would."""
 
@@ -176,11 +184,7 @@ class WorkbookSheets:
         book = openpyxl.Workbook()
         book.remove(book.active)
         for name, rows in sheets.items():
-            sheet = book.create_sheet(name)
-            for r, row in enumerate(rows, start=1):
-                for c, value in enumerate(row, start=1):
-                    if value is not None:
-                        _set_text_cell(sheet.cell(r, c), value)
+            _fill(book.create_sheet(name), rows)
         book.save(self.path)
 
     def _edit(self, name: str, change) -> None:
@@ -232,11 +236,7 @@ class WorkbookSheets:
 
     def add_sheet(self, name: str, rows: Sequence[Sequence[CellValue]]) -> None:
         book = openpyxl.load_workbook(self.path)
-        sheet = book.create_sheet(name)
-        for r, row in enumerate(rows, start=1):
-            for c, value in enumerate(row, start=1):
-                if value is not None:
-                    _set_text_cell(sheet.cell(r, c), value)
+        _fill(book.create_sheet(name), rows)
         book.save(self.path)
 
     def formulas(self, name: str) -> list[str]:
