@@ -20,7 +20,8 @@ from automations.mail.base import DeliveryDeferred, DeliveryRefused, DeliveryUnc
 from automations.mail.compose import compose
 from automations.mail.render import Renderer
 from automations.plan import EmailOrder, Plan, Problem, unconfirmed
-from automations.sheets.base import CellPatch, SheetLayout, SheetStore
+from automations.sheets.base import SheetStore
+from automations.values import CellPatch, SheetLayout
 
 
 @dataclass

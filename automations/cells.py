@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 
-from automations.sheets.base import CellValue
+from automations.values import CellValue
 
 PARIS = ZoneInfo("Europe/Paris")
 SHEETS_EPOCH = datetime(1899, 12, 30)

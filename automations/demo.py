@@ -13,8 +13,9 @@ from pathlib import Path
 
 from automations.errors import PasserelleError
 from automations.schema import ORIENTATIONS, REUNIONS
-from automations.sheets.base import RowAppend, SheetStore
+from automations.sheets.base import SheetStore
 from automations.sheets.workbook import WorkbookStore
+from automations.values import RowAppend
 
 MARKER = ".passerelle-demo"
 ADVISORS = (

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from automations.sheets.base import CellPatch, ChartSpec, Grid, RowAppend, RowKey
+from automations.values import CellPatch, ChartSpec, Grid, RowAppend, RowKey
 
 
 @dataclass(frozen=True)

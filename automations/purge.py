@@ -24,8 +24,9 @@ from automations.jobs.context import JobInput
 from automations.jobs.loop import Loop
 from automations.journal import Journal, JournalFacts
 from automations.model import PURGED, Referral
-from automations.sheets.base import CellPatch, SheetStore
+from automations.sheets.base import SheetStore
 from automations.tables import bind
+from automations.values import CellPatch
 
 ERASED_REFERRAL = ("nom", "prenom", "email", "telephone", "remarques")
 ERASED_FOLLOWUP = ("nom", "prenom", "commentaire", "motif_sortie")

@@ -33,9 +33,10 @@ from automations.mail.outbox import OutboxTransport
 from automations.mail.render import Renderer
 from automations.plan import Plan
 from automations.schema import SheetSpec
-from automations.sheets.base import RowAppend, SheetStore
+from automations.sheets.base import SheetStore
 from automations.sheets.buffered import BufferedStore
 from automations.tables import Table, bind
+from automations.values import RowAppend
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from automations.sheets.base import SheetLayout
+from automations.values import SheetLayout
 
 YES_NO = ("Oui", "Non")
 PRESENCE = ("Présent·e", "Absent·e", "Excusé·e")

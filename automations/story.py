@@ -18,8 +18,9 @@ from automations.jobs.loop import person_code
 from automations.model import followup_reference
 from automations.report import format_outcome
 from automations.schema import ORIENTATIONS, REPONSES, REUNIONS, SUIVI
-from automations.sheets.base import CellPatch, RowAppend, RowKey, SheetStore
+from automations.sheets.base import SheetStore
 from automations.sheets.workbook import WorkbookStore
+from automations.values import CellPatch, RowAppend, RowKey
 
 SCHEDULER_PERIOD = timedelta(minutes=15)
 """Each step runs the jobs twice, a quarter of an hour apart, as `passerelle serve` would: an answer

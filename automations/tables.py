@@ -13,7 +13,7 @@ from automations.cells import text
 from automations.errors import SheetError
 from automations.headers import same_header
 from automations.schema import SheetSpec
-from automations.sheets.base import CellValue, Grid, RowKey
+from automations.values import CellValue, Grid, RowKey
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,10 @@ from automations import config as config_module
 from automations import runner
 from automations.cells import parse_datetime, text
 from automations.schema import ORIENTATIONS, REUNIONS
-from automations.sheets.base import CellValue, Grid, SheetStore
+from automations.sheets.base import SheetStore
 from automations.sheets.google import GoogleSheetStore, Retry, store_from_config
 from automations.sheets.workbook import WorkbookStore
+from automations.values import CellValue, Grid
 from tests.fakes.sheets_api import PREFIXES, FakeSheetsAdapter, FakeSpreadsheet, column_letters, make_adapter
 from tests.fakes.smtp_server import (  # noqa: F401 (importing registers smtp_certs, smtp_server, smtp_server_tls)
     smtp_certs_fixture,

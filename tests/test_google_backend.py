@@ -11,10 +11,10 @@ from google.oauth2.credentials import Credentials
 from automations import config as config_module
 from automations.errors import SheetAccessError, SheetError
 from automations.schema import ORIENTATIONS, REUNIONS
-from automations.sheets.base import CellPatch, RowAppend, RowKey, SheetLayout
 from automations.sheets.google import GoogleSheetStore, Retry, store_from_config
 from automations.sheets.workbook import WorkbookStore
 from automations.tables import bind
+from automations.values import CellPatch, RowAppend, RowKey, SheetLayout
 from tests.fakes.sheets_api import PREFIXES, FakeSheetsAdapter, make_adapter, to_serial
 
 ACCOUNT = "passerelle@agence-test.iam.gserviceaccount.com"
@@ -444,7 +444,7 @@ def test_the_invitations_job_runs_on_the_google_backend(adapter, client, retry, 
 
 
 def test_replace_keeps_one_chart_of_the_funnel(adapter, client, book, retry):
-    from automations.sheets.base import ChartSpec
+    from automations.values import ChartSpec
 
     store = make_store(client, book.id, retry)
     funnel = ChartSpec("Parcours", label_column=0, value_column=1, first_row=1, last_row=2, anchor_column=3)

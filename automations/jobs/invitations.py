@@ -13,7 +13,7 @@ from automations.jobs.loop import ANNOUNCED, Loop, announced
 from automations.journal import PENDING, SENT, Entry
 from automations.model import Referral, Session
 from automations.plan import Plan, Problem, unconfirmed
-from automations.sheets.base import CellPatch
+from automations.values import CellPatch
 
 INVITATION, WAITING = "invitation", "liste_attente"
 MODIFICATION, CANCELLATION = "modification", "annulation"

@@ -15,7 +15,7 @@ from automations import french
 from automations.jobs.context import JobInput
 from automations.model import FollowUp, Referral, Session, followup, referral, session
 from automations.plan import CalendarEvent, EmailOrder, Plan, Problem
-from automations.sheets.base import CellPatch, CellValue
+from automations.values import CellPatch, CellValue
 
 ANNOUNCED = "session"
 """Memory namespace: the session details last announced to invitees (for "modification")."""

@@ -12,7 +12,7 @@ from automations.jobs.context import JobInput
 from automations.jobs.loop import Loop
 from automations.model import followup_reference
 from automations.plan import Plan
-from automations.sheets.base import CellPatch, RowAppend
+from automations.values import CellPatch, RowAppend
 
 SHEETS = ("orientations", "reunions", "suivi")
 SEEN = "suivi"

@@ -17,7 +17,7 @@ from automations.jobs.context import JobInput
 from automations.jobs.funnel import STAGE_LABELS, Standing, counts, standings
 from automations.jobs.loop import Loop
 from automations.plan import Plan
-from automations.sheets.base import CellValue, ChartSpec, Grid
+from automations.values import CellValue, ChartSpec, Grid
 
 SHEETS = ("orientations", "reunions", "suivi")
 WRITTEN = "summary"

@@ -12,16 +12,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 
-from automations.sheets.base import (
-    CellPatch,
-    ChartSpec,
-    Grid,
-    RowAppend,
-    SheetLayout,
-    SheetStore,
-    WriteResult,
-)
+from automations.sheets.base import SheetStore
 from automations.sheets.locate import plan_positional_writes
+from automations.values import CellPatch, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
 
 
 class BufferedStore:

@@ -46,17 +46,9 @@ import requests
 from gspread.utils import extract_id_from_url
 
 from automations.errors import ConfigError, SheetAccessError, SheetError
-from automations.sheets.base import (
-    CellPatch,
-    CellValue,
-    ChartSpec,
-    Grid,
-    RowAppend,
-    SheetLayout,
-    WriteResult,
-)
 from automations.sheets.locate import PositionalWrites, plan_positional_writes
 from automations.tables import column_letter, header_positions
+from automations.values import CellPatch, CellValue, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
 
 if TYPE_CHECKING:
     from automations.config import Config

@@ -11,8 +11,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from automations.cells import text
-from automations.sheets.base import CellPatch, CellValue, Grid, RowAppend, RowKey, SheetLayout
 from automations.tables import fingerprint, header_positions
+from automations.values import CellPatch, CellValue, Grid, RowAppend, RowKey, SheetLayout
 
 
 @dataclass

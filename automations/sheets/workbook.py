@@ -23,9 +23,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from automations.errors import SheetError
-from automations.sheets.base import CellPatch, CellValue, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
 from automations.sheets.locate import PositionalWrites, plan_positional_writes
 from automations.tables import column_letter
+from automations.values import CellPatch, CellValue, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
 
 DATE_FORMAT = "DD/MM/YYYY"
 DATETIME_FORMAT = "DD/MM/YYYY HH:MM"

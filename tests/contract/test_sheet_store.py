@@ -15,17 +15,9 @@ from datetime import date, datetime
 import pytest
 
 from automations.cells import parse_datetime
-from automations.sheets.base import (
-    CellPatch,
-    CellValue,
-    ChartSpec,
-    Grid,
-    RowAppend,
-    RowKey,
-    SheetLayout,
-    SheetStore,
-)
+from automations.sheets.base import SheetStore
 from automations.tables import fingerprint
+from automations.values import CellPatch, CellValue, ChartSpec, Grid, RowAppend, RowKey, SheetLayout
 from tests.conftest import BACKENDS, GoogleSheets, WorkbookSheets
 
 SHEET = "Personnes"

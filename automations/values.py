@@ -1,0 +1,80 @@
+"""The plain values every layer shares: cells, grids, row keys, patches, appends, layouts.
+
+They live in the core, not in the sheets package, because jobs plan with them, apply executes them
+and every backend moves them: none of those layers should import another's internals to name a cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+CellValue = str | int | float | bool | datetime | date | None
+"""A cell as read or written. ``str`` values are always literal text: backends never let a sheet
+evaluate them as a formula, whoever typed them."""
+
+Grid = list[list[CellValue]]
+"""A sheet's used range, row 1 (the headers) first; rows may be shorter than the header."""
+
+
+@dataclass(frozen=True)
+class RowKey:
+    """How a patch finds its row at write time, never by position.
+
+    A row is found by its Référence; a row that has none yet (Passerelle is about to give it one),
+    or shares its Référence with another row by mistake, is found by its fingerprint: the text of
+    its cells when it was read.
+    """
+
+    reference: str | None
+    fingerprint: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CellPatch:
+    sheet: str
+    row: RowKey
+    column: str
+    value: CellValue
+
+
+@dataclass(frozen=True)
+class RowAppend:
+    sheet: str
+    values: Mapping[str, CellValue]
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """What Passerelle expects of a sheet: its name, headers (in default order) and which it owns."""
+
+    name: str
+    headers: tuple[str, ...]
+    reference: str | None = "Référence"
+    required: tuple[str, ...] = ()
+    owned: tuple[str, ...] = ()
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A bar chart of one block of a grid Passerelle rewrites (the summary's funnel).
+
+    Rows and columns are 0-based positions in that grid; the labels and values are the rows
+    ``first_row`` to ``last_row`` inclusive of ``label_column`` and ``value_column``.
+    """
+
+    title: str
+    label_column: int
+    value_column: int
+    first_row: int
+    last_row: int
+    anchor_column: int
+
+
+@dataclass
+class WriteResult:
+    """Patches that found no row (the row was deleted, or its Référence is now ambiguous)."""
+
+    unresolved: list[CellPatch] = field(default_factory=list)
