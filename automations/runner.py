@@ -11,7 +11,6 @@ import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.policy import SMTP
@@ -24,8 +23,8 @@ from automations import schema
 from automations.apply import Edges, Outcome, apply, render_all
 from automations.config import Config
 from automations.errors import AlreadyRunningError, ConfigError
-from automations.jobs import digests, followups, invitations, reminders, rsvp, suivi, summary
 from automations.jobs.context import Cooperative, FormSettings, JobInput, JobSettings
+from automations.jobs.registry import JOBS, JobSpec
 from automations.journal import Journal, JournalFacts
 from automations.mail.base import Transport
 from automations.mail.compose import compose
@@ -37,24 +36,6 @@ from automations.sheets.base import SheetStore
 from automations.sheets.buffered import BufferedStore
 from automations.tables import Table, bind
 from automations.values import RowAppend
-
-
-@dataclass(frozen=True)
-class Job:
-    name: str
-    sheets: tuple[str, ...]
-    plan: Callable[[JobInput], Plan]
-
-
-def _job(module) -> Job:
-    """A job is a module of automations.jobs with SHEETS and plan(); its name is the module's."""
-    return Job(module.__name__.rsplit(".", 1)[1], module.SHEETS, module.plan)
-
-
-JOBS: dict[str, Job] = {
-    job.name: job for job in map(_job, (invitations, rsvp, reminders, followups, suivi, summary, digests))
-}
-"""In the order `passerelle run` runs them (PRODUCT.md §3)."""
 
 OPTIONAL = ("reponses",)
 """Sheets a job reads only if they exist (the form's responses)."""
@@ -191,7 +172,7 @@ def setup(config: Config, store: SheetStore | None = None) -> list[str]:
     return [layout.name for layout in layouts]
 
 
-def _tables(job: Job, store: BufferedStore, sheet_specs: dict[str, SheetSpec]) -> dict[str, Table]:
+def _tables(job: JobSpec, store: BufferedStore, sheet_specs: dict[str, SheetSpec]) -> dict[str, Table]:
     wanted = [sheet_specs[key] for key in job.sheets]
     grids = store.read([spec.name for spec in wanted])
     return {
