@@ -1,14 +1,31 @@
-"""Executing a Plan: the one place where jobs have side effects, the same for every job.
+"""Executing plans: the one place where jobs have side effects, the same for every job, real or dry.
 
-Order matters for "never twice": every message is rendered first (a template error sends
-nothing); each email is journaled pending, handed over, then journaled sent; the cells that record
-the sendings are written last, in one batch, even when the batch stops half-way. If that write is
-lost, the next run repairs the sheet from the journal instead of sending again.
+**The commit rule: every effect carries its own bookkeeping, committed only once it happened.**
+
+- *An email* is journaled "pending" before it is handed to the transport. Once the transport took
+  it, its "sent" record and the memory it carries (what it told the person about their session,
+  what a digest reported) are committed together, in one journal transaction. The cells that
+  record it ("Invitation envoyée le", "État") are then queued like any other cell write; if they
+  never reach the sheet, the next run finds the email "sent" in the journal and writes the cells
+  again instead of sending again. A "pending" record found later means nobody knows whether the
+  email left: it is reported « À vérifier », never re-sent blindly.
+- *Cell writes, new rows and rewritten sheets* go to the run's working copy of the sheets (so each
+  job sees what the previous ones did) and are flushed to the real sheets; the memory that
+  acknowledges them (``Plan.memory``: an answer applied, a change stamped, « Synthèse » written)
+  waits in the ``Ledger`` and is committed only after the flush that carried them succeeded.
+- *Before an email to a seeker leaves*, every write queued so far is flushed: the Référence of a new
+  row is in the sheet before its first email, so correcting a name later never makes a new person.
+  An email whose row could not be written is not sent.
+
+So a stop, a crash or a failed write at any instant leaves sheets, journal and emails as an
+uninterrupted run would have left them so far, and the next run does exactly the rest. A dry run
+is this same code against in-memory stand-ins (a copy of the sheets, a copy of the journal, a
+transport that only records), so it shows exactly what the real run would do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
@@ -19,32 +36,99 @@ from automations.journal import DEFERRED, PENDING, REFUSED, SENT, Journal
 from automations.mail.base import DeliveryDeferred, DeliveryRefused, DeliveryUncertain, Transport
 from automations.mail.compose import compose
 from automations.mail.render import Renderer
-from automations.plan import EmailOrder, Plan, Problem, unconfirmed
-from automations.sheets.base import SheetStore
-from automations.values import CellPatch, SheetLayout
+from automations.plan import EmailOrder, Memo, Plan, Problem, unconfirmed
+from automations.sheets.buffered import BufferedStore
+from automations.values import (
+    CellPatch,
+    ChartSpec,
+    Grid,
+    RowAppend,
+    SheetLayout,
+    WriteResult,
+    patches_from_json,
+    patches_to_json,
+)
 
 
 @dataclass
 class Outcome:
+    """What applying one job's plan did (or, in a dry run, would do)."""
+
     job: str
     sent: list[EmailOrder] = field(default_factory=list)
     deferred: list[tuple[EmailOrder, str]] = field(default_factory=list)
     refused: list[tuple[EmailOrder, str]] = field(default_factory=list)
     uncertain: list[EmailOrder] = field(default_factory=list)
     repaired: list[EmailOrder] = field(default_factory=list)
+    held: list[EmailOrder] = field(default_factory=list)
+    """Emails not sent because their row could not be written first (it moved or was deleted)."""
+    written: list[CellPatch] = field(default_factory=list)
+    appended: list[RowAppend] = field(default_factory=list)
     rewritten: list[str] = field(default_factory=list)
-    cells_written: int = 0
-    rows_added: int = 0
     unresolved: list[CellPatch] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def cells_written(self) -> int:
+        return len(self.written)
+
+    @property
+    def rows_added(self) -> int:
+        return len(self.appended)
+
+    @property
+    def did_something(self) -> bool:
+        return bool(self.sent or self.written or self.appended or self.rewritten)
+
+
+class Ledger:
+    """The run's sheet writes not yet flushed, and the bookkeeping waiting for them to land: the
+    memory that acknowledges them, and the sent emails whose cells they carry."""
+
+    def __init__(self, store: BufferedStore, layouts: Mapping[str, SheetLayout], journal: Journal) -> None:
+        self.store, self.layouts, self.journal = store, layouts, journal
+        self.memory: list[Memo] = []
+        self.landing: list[str] = []
+
+    def write(self, patches: Iterable[CellPatch], appends: Iterable[RowAppend] = ()) -> WriteResult:
+        patches, appends = list(patches), list(appends)
+        if not patches and not appends:
+            return WriteResult()
+        return self.store.write(self.layouts, patches, appends)
+
+    def record(self, keys: Iterable[str], patches: list[CellPatch]) -> WriteResult:
+        """The cells of sent emails: the journal keeps them until this write has landed."""
+        self.landing.extend(keys)
+        return self.write(patches)
+
+    def replay(self) -> list[CellPatch]:
+        """Cells of emails sent by an earlier run that never reached the sheet (it stopped first)."""
+        replayed = []
+        for key, cells in self.journal.unlanded().items():
+            patches = patches_from_json(cells)
+            result = self.record([key], patches)
+            unresolved = set(map(id, result.unresolved))
+            replayed += [p for p in patches if id(p) not in unresolved]
+        return replayed
+
+    def replace(self, name: str, grid: Grid, chart: ChartSpec | None) -> None:
+        self.store.replace(self.layouts[name], grid, chart)
+
+    def acknowledge(self, memory: Iterable[Memo]) -> None:
+        self.memory.extend(memory)
+
+    def flush(self) -> WriteResult:
+        result = self.store.flush()
+        self.journal.landed(self.landing, self.memory)
+        self.memory, self.landing = [], []
+        return result
 
 
 @dataclass(frozen=True)
 class Edges:
-    """Everything a plan is applied to; built once per run by the runner."""
+    """Everything a plan is applied to; built once per run by the runner (stand-ins for a dry run)."""
 
-    store: SheetStore
-    layouts: Mapping[str, SheetLayout]
+    ledger: Ledger
     transport: Transport
     journal: Journal
     renderer: Renderer
@@ -55,6 +139,7 @@ class Edges:
 
 
 def render_all(plan: Plan, edges: Edges, now: datetime) -> list[tuple[EmailOrder, EmailMessage]]:
+    """Every message of the plan, before the first is sent: a template error sends nothing."""
     return [
         (
             order,
@@ -62,6 +147,51 @@ def render_all(plan: Plan, edges: Edges, now: datetime) -> list[tuple[EmailOrder
         )
         for order in plan.emails
     ]
+
+
+def apply(plan: Plan, edges: Edges, now: datetime) -> Outcome:
+    messages = render_all(plan, edges, now)
+    outcome = Outcome(plan.job, problems=list(plan.problems))
+    ledger = edges.ledger
+    _record(outcome, ledger.write(plan.patches, plan.appends), plan.patches, plan.appends)
+    for name, grid, chart in plan.replaced:
+        ledger.replace(name, grid, chart)
+        outcome.rewritten.append(name)
+    ledger.acknowledge(plan.memory)
+    blocked = _flush_before_seekers(messages, ledger, outcome)
+    if not messages:
+        return outcome
+    keys: list[str] = []
+    patches: list[CellPatch] = []
+    try:
+        with edges.transport:
+            for order, message in messages:
+                if edges.stop():
+                    break
+                if order.row is not None and order.row in blocked:
+                    outcome.held.append(order)
+                    continue
+                patches.extend(_send_one(order, message, edges, now, outcome))
+                keys.append(order.key)
+    finally:  # even when the transport failed half-way: what was sent is recorded
+        _record(outcome, ledger.record(keys, patches), patches, ())
+    return outcome
+
+
+def _record(outcome: Outcome, result: WriteResult, patches: list[CellPatch], appends) -> None:
+    unresolved = set(map(id, result.unresolved))
+    outcome.written.extend(p for p in patches if id(p) not in unresolved)
+    outcome.appended.extend(appends)
+    outcome.unresolved.extend(result.unresolved)
+
+
+def _flush_before_seekers(messages, ledger: Ledger, outcome: Outcome) -> set:
+    """Rows whose cells could not be written: no email to them leaves in this run."""
+    if not any(order.row is not None for order, _ in messages) or not ledger.store.pending:
+        return set()
+    result = ledger.flush()
+    outcome.unresolved.extend(result.unresolved)
+    return {patch.row for patch in result.unresolved}
 
 
 def _status(order: EmailOrder, text: str) -> list[CellPatch]:
@@ -101,30 +231,6 @@ def _send_one(
     except TransportError as error:
         journal.settle(order.key, DEFERRED, now, str(error))  # surely not taken: due again next run
         raise
-    journal.settle(order.key, SENT, now)
-    journal.remember(order.remember)
+    journal.sent(order.key, now, order.remember, patches_to_json(order.on_sent))
     outcome.sent.append(order)
     return list(order.on_sent)
-
-
-def apply(plan: Plan, edges: Edges, now: datetime) -> Outcome:
-    messages = render_all(plan, edges, now)
-    outcome = Outcome(plan.job, problems=list(plan.problems))
-    patches = list(plan.patches)
-    try:
-        if messages:
-            with edges.transport:
-                for order, message in messages:
-                    if edges.stop():
-                        break
-                    patches.extend(_send_one(order, message, edges, now, outcome))
-    finally:
-        result = edges.store.write(edges.layouts, patches, plan.appends)
-        outcome.cells_written = len(patches) - len(result.unresolved)
-        outcome.rows_added = len(plan.appends)
-        outcome.unresolved = result.unresolved
-    for name, grid, chart in plan.replaced:
-        edges.store.replace(edges.layouts[name], grid, chart)
-        outcome.rewritten.append(name)
-    edges.journal.remember(plan.memory)
-    return outcome

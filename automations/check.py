@@ -10,20 +10,14 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from automations import runner, scheduler
+from automations import runner, scheduler, wiring
 from automations.config import Config
 from automations.errors import PasserelleError
-from automations.jobs.context import JobInput
-from automations.jobs.digests import digest_context
-from automations.jobs.followups import nudge_context
-from automations.jobs.funnel import counts
-from automations.jobs.loop import Loop, session_context
-from automations.journal import JournalFacts
+from automations.jobs.registry import email_kinds
+from automations.jobs.samples import sample
 from automations.plan import Problem
-from automations.schema import ORIENTATIONS, REUNIONS
-from automations.tables import bind
 
 
 @dataclass
@@ -51,61 +45,9 @@ class Report:
 
 
 def sample_contexts(config: Config, now: datetime) -> dict[str, dict]:
-    """One realistic context per email kind, from a sample referral and session."""
-    row = {
-        "Nom": "Exemple",
-        "Prénom": "Camille",
-        "Email": "camille.exemple@exemple.fr",
-        "Conseiller·ère": "Sophie Le Goff",
-        "Email conseiller·ère": "sophie@exemple.fr",
-        "Accord de partage": "Oui",
-    }
-    session = {
-        "Référence": "R-EXEMPLE",
-        "Date": (now + timedelta(days=7)).date(),
-        "Heure de début": "14:00",
-        "Heure de fin": "16:30",
-        "Lieu": "Salle du conseil",
-        "Adresse ou lien": "1 rue de la Paix",
-        "Places": 12,
-        "Email contact": config.cooperative.email,
-    }
-    tables = {
-        "orientations": bind(ORIENTATIONS, [list(row), list(row.values())]),
-        "reunions": bind(REUNIONS, [list(session), list(session.values())]),
-    }
-    loop = Loop(JobInput(tables, JournalFacts([]), now, runner.settings(config)), "check")
-    r, s = loop.referrals[0], loop.sessions[0]
-    base = loop.context(r, s)
-    staff = {"cooperative": loop.cooperative_context()}
-    return {
-        "invitation": base,
-        "rappel": base,
-        "modification": base,
-        "annulation": base,
-        "liste_attente": loop.context(r, None),
-        "relance_absent": {**base, "precedente": session_context(s, config.cooperative.email)},
-        "suite_presence": {**base, "accompagnateur": "Karim Benhamou"},
-        "rappel_suivi": {
-            **staff,
-            **nudge_context(
-                session_context(s, config.cooperative.email),
-                [{"nom_complet": r.full_name, "ligne": 2}],
-                "",
-                "Suivi",
-            ),
-        },
-        "synthese_conseiller": {
-            **staff,
-            **digest_context(
-                r.advisor,
-                [{"nom_complet": r.full_name, "changements": ["a confirmé sa venue"]}],
-                counts([]),
-                "",
-                "2026-W01",
-            ),
-        },
-    }
+    """One realistic context per email kind of the registry, from a sample referral and session."""
+    example = sample(wiring.settings(config), now)
+    return {kind: build(example) for kind, build in email_kinds().items()}
 
 
 def _credentials(config: Config) -> list[str]:
@@ -130,19 +72,19 @@ def check(config: Config, now: datetime) -> Report:
     if digests:
         report.general.append(digests)
     try:
-        renderer = runner.make_renderer(config)
+        renderer = wiring.make_renderer(config)
         renderer.compile_all()
         for kind, context in sample_contexts(config, now).items():
             renderer.render(kind, context)
     except PasserelleError as error:
         report.general.append(str(error))
     try:
-        plans = runner.run(config, [], now, dry_run=True)
+        outcomes = runner.run(config, [], now, dry_run=True)
     except PasserelleError as error:
         report.general.append(str(error))
         return report
     seen = set()
-    for plan in plans:
+    for plan in outcomes:
         for problem in plan.problems:
             if (problem.sheet, problem.row, problem.message) not in seen:
                 seen.add((problem.sheet, problem.row, problem.message))

@@ -19,7 +19,8 @@ from automations import check, demo, logs, purge, runner, scheduler, story
 from automations import config as config_module
 from automations.apply import Outcome
 from automations.errors import AlreadyRunningError, ConfigError, PasserelleError
-from automations.report import format_outcome, format_plan
+from automations.jobs.registry import JOBS
+from automations.report import format_outcome
 
 PARIS = ZoneInfo("Europe/Paris")
 CONFIG_HELP = "configuration file (default: $PASSERELLE_CONFIG, else config/passerelle.toml)"
@@ -37,9 +38,9 @@ def local_now(value: str | None = None) -> datetime:
     return moment.astimezone(PARIS).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def _print_results(results) -> None:
+def _print_results(results: list[Outcome], dry_run: bool = False) -> None:
     for result in results:
-        print(format_outcome(result) if isinstance(result, Outcome) else format_plan(result))
+        print(format_outcome(result, dry_run))
 
 
 @logs.logged
@@ -50,7 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with scheduler.stop_on_signals(stopping):
         now = local_now(args.now)
         results = runner.run(config, args.jobs, now, dry_run=args.dry_run, stop=stopping.is_set)
-    _print_results(results)
+    _print_results(results, args.dry_run)
     if stopping.is_set():
         print("Stopped before the end: the next run goes on where this one stopped.", file=sys.stderr)
         return 130
@@ -124,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run jobs once (all of them by default)")
-    run.add_argument("jobs", nargs="*", metavar="JOB", help=f"among: {', '.join(runner.JOBS)}")
+    run.add_argument("jobs", nargs="*", metavar="JOB", help=f"among: {', '.join(JOBS)}")
     run.add_argument(
         "--dry-run", action="store_true", help="print who would get what and which cells would change"
     )
@@ -147,9 +148,7 @@ def parser() -> argparse.ArgumentParser:
     preview_cmd = commands.add_parser(
         "preview", help="write what a job would send now as .eml and .html files"
     )
-    preview_cmd.add_argument(
-        "job", choices=list(runner.JOBS), metavar="JOB", help=f"among: {', '.join(runner.JOBS)}"
-    )
+    preview_cmd.add_argument("job", choices=list(JOBS), metavar="JOB", help=f"among: {', '.join(JOBS)}")
     preview_cmd.add_argument("--out", default="preview", help="folder for the files (default ./preview)")
     preview_cmd.add_argument("--config", help=CONFIG_HELP)
     preview_cmd.add_argument("--now", help="pretend it is this ISO date-time (Europe/Paris)")

@@ -2,7 +2,10 @@
 
 SQLite in the state folder. An entry is written "pending" before the message is handed over and
 "sent" after the transport confirms; a pending entry found later means a run stopped mid-send and
-nobody can tell whether the email left, so it is never re-sent blindly.
+nobody can tell whether the email left, so it is never re-sent blindly. With "sent" come, in the
+same transaction, the memory the email carries and the cells that record it in the sheets; those
+cells stay "unlanded" until a sheet write carrying them succeeded, and the next run writes them
+again if it did not. Besides, the journal keeps Passerelle's memory: what it last saw or said.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ CREATE TABLE IF NOT EXISTS emails (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS emails_person ON emails (person);
+CREATE TABLE IF NOT EXISTS unlanded (
+    key TEXT PRIMARY KEY,
+    cells TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS memory (
     namespace TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -58,6 +65,21 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def copy_in_memory(cls, path: Path) -> Journal:
+        """A dry run's journal: what the real one holds, in memory, never written back."""
+        copy = sqlite3.connect(":memory:", isolation_level=None)
+        if path.exists():
+            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                source.backup(copy)
+            finally:
+                source.close()
+        journal = cls.__new__(cls)
+        journal._db = copy
+        journal._db.executescript(_SCHEMA)
+        return journal
 
     def close(self) -> None:
         self._db.close()
@@ -103,6 +125,29 @@ class Journal:
             (status, at.isoformat(), detail, key),
         )
 
+    def sent(
+        self, key: str, at: datetime, memory: Iterable[tuple[str, str, str]] = (), cells: str = ""
+    ) -> None:
+        """The transport took the email: its record, what it told and the cells still to write
+        are committed together."""
+        with self._db:
+            self._db.execute(
+                "UPDATE emails SET status=?, updated_at=?, detail='' WHERE key=?", (SENT, at.isoformat(), key)
+            )
+            self._upsert(memory)
+            if cells:
+                self._db.execute("INSERT OR REPLACE INTO unlanded (key, cells) VALUES (?, ?)", (key, cells))
+
+    def unlanded(self) -> dict[str, str]:
+        """The cells of sent emails that no sheet write has carried yet, by email key."""
+        return dict(self._db.execute("SELECT key, cells FROM unlanded ORDER BY rowid"))
+
+    def landed(self, keys: Iterable[str], memory: Iterable[tuple[str, str, str]] = ()) -> None:
+        """A sheet write carried these emails' cells; ``memory`` acknowledged that write."""
+        with self._db:
+            self._db.executemany("DELETE FROM unlanded WHERE key=?", [(key,) for key in keys])
+            self._upsert(memory)
+
     def memory(self) -> dict[tuple[str, str], str]:
         rows = self._db.execute("SELECT namespace, key, value FROM memory")
         return {(namespace, key): value for namespace, key, value in rows}
@@ -110,11 +155,18 @@ class Journal:
     def remember(self, updates: Iterable[tuple[str, str, str]]) -> None:
         """What a job saw last (staff columns, announced session details): (namespace, key, value)."""
         with self._db:
-            self._db.executemany(
-                "INSERT INTO memory (namespace, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT(namespace, key) DO UPDATE SET value=excluded.value",
-                list(updates),
-            )
+            self._upsert(updates)
+
+    def _upsert(self, updates: Iterable[tuple[str, str, str]]) -> None:
+        self._db.executemany(
+            "INSERT INTO memory (namespace, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT(namespace, key) DO UPDATE SET value=excluded.value",
+            list(updates),
+        )
+
+    def facts(self) -> JournalFacts:
+        """A snapshot for planning: what was sent and what was remembered, as of now."""
+        return JournalFacts(self.entries(), self.memory())
 
     def erase_recipients(self, people: Iterable[str]) -> None:
         """Purge: keep that an email went (never twice), forget to which address and why it failed."""

@@ -16,6 +16,7 @@ from automations.cells import CellProblem
 from automations.headers import same_header
 from automations.schema import PRESENCE, STAFF_COLUMNS, STAGES
 from automations.tables import Row, Table
+from automations.values import RowKey
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class Referral:
     @property
     def has_reference(self) -> bool:
         return bool(self.row.text("reference"))
+
+    @property
+    def key(self) -> RowKey:
+        """How every write to this row finds it, before and after its Référence is written."""
+        return RowKey(self.row.text("reference") or None, self.row.fingerprint, assigned=self.reference)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""What a job decided to do, as plain data: emails to send and cells to write.
+"""What a job decided to do, as plain data: emails to send, cells to write, sheets to rewrite.
 
-A job never performs I/O; it returns a ``Plan``. ``--dry-run`` prints it, ``apply`` executes it.
-Cells that record a sending ("Invitation envoyée le") travel with their email and are written only
-once the email has really gone.
+A job never performs I/O; it returns a ``Plan`` and ``apply`` executes it (against the real edges,
+or against in-memory stand-ins for a dry run). Every effect carries its own bookkeeping: the cells
+that record a sending ("Invitation envoyée le") and the memory that acknowledges it travel with
+their email; ``Plan.memory`` acknowledges the plan's cell writes and is committed only once they
+have landed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from automations.values import CellPatch, ChartSpec, Grid, RowAppend, RowKey
+
+Memo = tuple[str, str, str]
+"""(namespace, key, value) in the journal's memory: what Passerelle saw or said last."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,8 @@ class EmailOrder:
     """Where a failure is written ("État"); None for emails to staff and advisors."""
     on_sent: tuple[CellPatch, ...] = ()
     event: CalendarEvent | None = None
-    remember: tuple[tuple[str, str, str], ...] = ()
-    """Memory to record only once this email has gone (what a digest reported)."""
+    remember: tuple[Memo, ...] = ()
+    """Memory committed with this email's "sent" record, never without it (what it told)."""
 
     @property
     def key(self) -> str:
@@ -88,7 +93,7 @@ class Plan:
     patches: list[CellPatch] = field(default_factory=list)
     appends: list[RowAppend] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    memory: list[tuple[str, str, str]] = field(default_factory=list)
-    """(namespace, key, value) to remember once the plan is applied."""
+    memory: list[Memo] = field(default_factory=list)
+    """What this plan's cell writes acknowledge: committed once they have landed in the sheets."""
     replaced: list[tuple[str, Grid, ChartSpec | None]] = field(default_factory=list)
     """Sheets Passerelle owns, rewritten whole (sheet name, grid, chart)."""

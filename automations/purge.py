@@ -17,16 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from automations import cells, runner
+from automations import cells, runner, wiring
 from automations.config import Config
 from automations.errors import ConfigError
-from automations.jobs.context import JobInput
-from automations.jobs.loop import Loop
 from automations.journal import Journal, JournalFacts
 from automations.model import PURGED, Referral
 from automations.sheets.base import SheetStore
 from automations.tables import bind
 from automations.values import CellPatch
+from automations.world import World, build
 
 ERASED_REFERRAL = ("nom", "prenom", "email", "telephone", "remarques")
 ERASED_FOLLOWUP = ("nom", "prenom", "commentaire", "motif_sortie")
@@ -54,43 +53,43 @@ class Purge:
     patches: list[CellPatch] = field(default_factory=list)
 
 
-def last_activity(loop: Loop, r: Referral) -> datetime | None:
+def last_activity(world: World, facts: JournalFacts, r: Referral) -> datetime | None:
     moments = [r.invited_on]
     moments += [cells.or_none(cells.parse_datetime, r.row[key]) for key in ("rappel", "relance")]
     if r.referred_on:
         moments.append(datetime.combine(r.referred_on, datetime.min.time()))
-    s = loop.by_reference.get(r.session)
+    s = world.session_of(r)
     moments.append(s.starts if s else None)
-    for f in loop.followups_of.get(r.reference, []):
+    for f in world.followups_of.get(r.reference, ()):
         moments.append(cells.or_none(cells.parse_datetime, f.row["maj"]))
         moments.append(datetime.combine(f.entered_on, datetime.min.time()) if f.entered_on else None)
-    moments += [e.updated_at for e in loop.data.journal.of_person(r.reference)]
+    moments += [e.updated_at for e in facts.of_person(r.reference)]
     return max((m for m in moments if m), default=None)
 
 
-def plan(loop: Loop, cutoff: datetime, now: datetime) -> Purge:
+def plan(world: World, facts: JournalFacts, cutoff: datetime, now: datetime) -> Purge:
     """Pure: who is closed and which cells to erase."""
     result = Purge(cutoff)
-    orientations, suivi = loop.data.tables["orientations"].spec, loop.data.tables["suivi"].spec
-    for r in loop.referrals:
+    orientations, suivi = world.spec("orientations"), world.spec("suivi")
+    for r in world.referrals:
         if r.purged or not r.reference or not r.has_reference:
             continue
-        last = last_activity(loop, r)
+        last = last_activity(world, facts, r)
         if last is None or last >= cutoff:
             continue
         result.people.append(r)
-        key = r.row.key()
+        key = r.key
         result.patches += [
             CellPatch(orientations.name, key, orientations.label(k), None) for k in ERASED_REFERRAL
         ]
         result.patches.append(
             CellPatch(orientations.name, key, orientations.label("etat"), f"{PURGED} le {now:%d/%m/%Y}")
         )
-        for f in loop.followups_of.get(r.reference, []):
+        for f in world.followups_of.get(r.reference, ()):
             result.patches += [
                 CellPatch(suivi.name, f.row.key(), suivi.label(k), None) for k in ERASED_FOLLOWUP
             ]
-    result.patches += _journal_mentions(loop, result.people)
+    result.patches += _journal_mentions(world, result.people)
     return result
 
 
@@ -100,9 +99,9 @@ def identifiers(people: list[Referral]) -> list[str]:
     return found + [r.email for r in people if r.email]
 
 
-def _journal_mentions(loop: Loop, people: list[Referral]) -> list[CellPatch]:
+def _journal_mentions(world: World, people: list[Referral]) -> list[CellPatch]:
     """Problem reports in "Journal" quote cells, addresses included: erase those that name them."""
-    table = loop.data.tables.get("journal")
+    table = world.table("journal")
     if table is None:
         return []
     words = identifiers(people)
@@ -125,8 +124,8 @@ def purge(
     config: Config, now: datetime, older_than: str, dry_run: bool, store: SheetStore | None = None
 ) -> Purge:
     cutoff = months_before(now, older_than)
-    specs = runner.specs(config)
-    store = store or runner.make_store(config)
+    specs = wiring.specs(config)
+    store = store or wiring.make_store(config)
     with runner.run_lock(config.state_dir):
         wanted = [specs[key] for key in ("orientations", "reunions", "suivi", "journal")]
         grids = store.read([spec.name for spec in wanted])
@@ -138,9 +137,7 @@ def purge(
         }
         journal = Journal(config.state_dir / "journal.sqlite3")
         try:
-            facts = JournalFacts(journal.entries(), journal.memory())
-            loop = Loop(JobInput(tables, facts, now, runner.settings(config)), "purge")
-            result = plan(loop, cutoff, now)
+            result = plan(build(tables), journal.facts(), cutoff, now)
             if dry_run or not result.people:
                 return result
             layouts = {spec.name: spec.layout() for spec in specs.values()}

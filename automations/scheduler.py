@@ -30,7 +30,6 @@ from zoneinfo import ZoneInfo
 import schedule
 
 from automations import runner
-from automations.apply import Outcome
 from automations.config import Config, ScheduleConfig
 from automations.errors import AlreadyRunningError, ConfigError, PasserelleError
 from automations.report import format_outcome
@@ -183,8 +182,6 @@ RunFunction = Callable[..., Sequence[object]]
 
 def outcome_lines(result: object) -> list[tuple[int, str]]:
     """A result as log events: the summary line, then what needs a person's attention."""
-    if not isinstance(result, Outcome):
-        return [(logging.INFO, str(result).splitlines()[0])]
     summary = format_outcome(dataclasses.replace(result, problems=[])).splitlines()
     first = summary[0] + (
         f"; {len(result.problems)} row problem(s), see « État » and « Journal »" if result.problems else ""

@@ -13,8 +13,8 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from automations import config as config_module
-from automations import runner
-from automations.jobs.loop import person_code
+from automations import runner, wiring
+from automations.jobs.orders import person_code
 from automations.model import followup_reference
 from automations.report import format_outcome
 from automations.schema import ORIENTATIONS, REPONSES, REUNIONS, SUIVI
@@ -69,7 +69,7 @@ class Story:
 
 
 def answers(story: Story) -> list[str]:
-    secret = runner.code_secret(story.config)
+    secret = wiring.code_secret(story.config)
     when = story.at(1, 8)
     rows = [
         RowAppend(

@@ -6,7 +6,8 @@ and every backend moves them: none of those layers should import another's inter
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -29,6 +30,9 @@ class RowKey:
 
     reference: str | None
     fingerprint: tuple[str, ...] = ()
+    assigned: str | None = None
+    """For a row without a Référence: the one Passerelle is giving it in this run, which finds the
+    row once written (its content, and so its fingerprint, then changed)."""
 
 
 @dataclass(frozen=True)
@@ -78,3 +82,36 @@ class WriteResult:
     """Patches that found no row (the row was deleted, or its Référence is now ambiguous)."""
 
     unresolved: list[CellPatch] = field(default_factory=list)
+
+
+def patches_to_json(patches: Sequence[CellPatch]) -> str:
+    """Cell patches as text the send journal keeps until they have landed in the sheet."""
+
+    def cell(value: CellValue) -> object:
+        if isinstance(value, datetime):
+            return {"datetime": value.isoformat()}
+        if isinstance(value, date):
+            return {"date": value.isoformat()}
+        return value
+
+    return json.dumps(
+        [
+            [p.sheet, p.row.reference, list(p.row.fingerprint), p.row.assigned, p.column, cell(p.value)]
+            for p in patches
+        ],
+        ensure_ascii=False,
+    )
+
+
+def patches_from_json(text: str) -> list[CellPatch]:
+    def cell(value: object) -> CellValue:
+        if isinstance(value, dict):
+            if "datetime" in value:
+                return datetime.fromisoformat(value["datetime"])
+            return date.fromisoformat(value["date"])
+        return value  # type: ignore[return-value]
+
+    return [
+        CellPatch(sheet, RowKey(reference, tuple(fingerprint), assigned), column, cell(value))
+        for sheet, reference, fingerprint, assigned, column, value in json.loads(text)
+    ]

@@ -24,7 +24,8 @@ import gspread
 from google.oauth2.credentials import Credentials
 
 from automations import config as config_module
-from automations import runner
+from automations import runner, wiring
+from automations.jobs.registry import JOBS
 from automations.schema import ORIENTATIONS, REUNIONS
 from automations.sheets.google import GoogleSheetStore, Retry
 from tests.fakes.sheets_api import PREFIXES, FakeSheetsAdapter, make_adapter
@@ -89,20 +90,20 @@ def measure(referrals: int, folder: Path) -> list[tuple[Counter[str], float]]:
     for prefix in PREFIXES:
         client.http_client.session.mount(prefix, adapter)
     # the sheets Passerelle makes (Suivi, Synthèse, Journal…), as `passerelle setup` would
-    GoogleSheetStore(client, key).ensure([spec.layout() for spec in runner.specs(config).values()])
+    GoogleSheetStore(client, key).ensure([spec.layout() for spec in wiring.specs(config).values()])
     runs = []
     for _ in range(2):
         store = GoogleSheetStore(client, key, retry=Retry(budget_seconds=0))
         adapter.calls.clear()
         started = time.perf_counter()
-        runner.run(config, list(runner.JOBS), NOW, store=store)
+        runner.run(config, list(JOBS), NOW, store=store)
         runs.append((Counter(adapter.endpoints()), time.perf_counter() - started))
     return runs
 
 
 def main(argv: list[str]) -> int:
     sizes = [int(a) for a in argv] or [100, 1_000, 10_000]
-    print(f"jobs: {', '.join(runner.JOBS)}")
+    print(f"jobs: {', '.join(JOBS)}")
     print(f"{'referrals':>10} {'run':>4} {'requests':>9} {'seconds':>8}  by endpoint")
     seen: dict[int, Counter[str]] = {}
     same = True

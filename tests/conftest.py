@@ -480,10 +480,17 @@ class Project:
         self.config_path.write_text(GOOGLE_CONFIG.format(**keys) + extra_config, encoding="utf-8")
         return self
 
-    def run(self, *jobs: str, now: datetime = NOW, dry_run: bool = False, transport=None):
+    def run(
+        self, *jobs: str, now: datetime = NOW, dry_run: bool = False, transport=None, wrap=None, **options
+    ):
+        """``wrap``: a function given the real sheet store, returning the one the run uses (faults);
+        ``options`` go to ``runner.run`` (``journal``, ``stop``)."""
         config = config_module.load(self.config_path)
-        store = self.sheets.store(config) if isinstance(self.sheets, GoogleSheets) else None
-        return runner.run(config, list(jobs), now, dry_run=dry_run, store=store, transport=transport)
+        store = self.sheets.store(config)
+        store = wrap(store) if wrap else store
+        return runner.run(
+            config, list(jobs), now, dry_run=dry_run, store=store, transport=transport, **options
+        )
 
     # -- reading back ----------------------------------------------------------------------------
 

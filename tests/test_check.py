@@ -143,7 +143,7 @@ def test_check_reports_blank_and_duplicate_headers(project, headers, message):
 def test_check_renders_every_template_and_names_the_broken_one(project, tmp_path):
     templates = tmp_path / "t"
     templates.mkdir()
-    from automations.runner import bundled_templates
+    from automations.wiring import bundled_templates
 
     for source in bundled_templates().iterdir():
         (templates / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")

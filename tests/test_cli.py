@@ -106,7 +106,7 @@ def test_dry_run_prints_who_gets_what_and_which_cells_change(tmp_path):
     [
         (["run", "--config", "/nonexistent/p.toml"], 2, "No configuration file at /nonexistent/p.toml"),
         (["run", "--now", "demain"], 2, "--now 'demain' is not an ISO date-time"),
-        (["run", "inviter"], 2, "Unknown job « inviter »: choose among invitations"),
+        (["run", "inviter"], 2, "Tâche inconnue « inviter » : choisissez parmi invitations"),
     ],
 )
 def test_errors_are_one_sentence_and_a_non_zero_exit(tmp_path, args, code, message):

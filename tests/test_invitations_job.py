@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from automations import runner
+from automations import wiring
 from automations.errors import SheetError, TemplateError
 from automations.mail.outbox import OutboxTransport
 from tests.conftest import NOW, Project, referral, session
@@ -171,7 +171,7 @@ def test_the_session_is_attached_as_an_ics_event_in_paris_time(project):
 def test_a_template_error_sends_nothing_and_writes_nothing(project, tmp_path):
     templates = tmp_path / "templates"
     templates.mkdir()
-    for source in runner.bundled_templates().iterdir():
+    for source in wiring.bundled_templates().iterdir():
         (templates / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     (templates / "liste_attente.txt").write_text("Bonjour {{ personne.surnom }}", encoding="utf-8")
     project.create(
@@ -232,13 +232,13 @@ def test_dry_run_shows_the_plan_and_touches_nothing(project):
     project.create([referral(1), referral(2)], [session("A", 7, 1)])
     before = project.snapshot()
     [plan] = project.run("invitations", dry_run=True)
-    assert [(e.kind, e.to_address) for e in plan.emails] == [
+    assert [(e.kind, e.to_address) for e in plan.sent] == [
         ("invitation", "personne01@exemple.fr"),
         ("liste_attente", "personne02@exemple.fr"),
     ]
     assert project.snapshot() == before
     assert not project.outbox.exists()
-    assert [e.key for e in plan.emails] == [e.key for e in project.run("invitations", dry_run=True)[0].emails]
+    assert [e.key for e in plan.sent] == [e.key for e in project.run("invitations", dry_run=True)[0].sent]
 
 
 def test_cells_and_sheets_passerelle_does_not_own_are_kept(project):

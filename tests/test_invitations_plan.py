@@ -2,14 +2,18 @@
 
 from datetime import datetime, timedelta
 
+from automations.config import CooperativeConfig
 from automations.jobs import invitations
-from automations.jobs.context import Cooperative, JobInput, JobSettings
 from automations.journal import PENDING, SENT, Entry, JournalFacts
 from automations.schema import ORIENTATIONS, REUNIONS
+from automations.settings import Settings
 from automations.tables import bind
+from automations.world import build
 from tests.conftest import NOW, referral, session
 
-SETTINGS = JobSettings(Cooperative("L'Ouvre-Boîtes", "accueil@ouvre-boites.example"), "ouvre-boites.example")
+SETTINGS = Settings(
+    CooperativeConfig("L'Ouvre-Boîtes", "accueil@ouvre-boites.example"), "ouvre-boites.example"
+)
 
 
 def grid(rows):
@@ -23,7 +27,7 @@ def plan(referrals, sessions, journal=(), now=NOW):
         "orientations": bind(ORIENTATIONS, grid(referrals)),
         "reunions": bind(REUNIONS, grid(reunions)[: 1 + len(sessions)]),
     }
-    return invitations.plan(JobInput(tables, JournalFacts(journal), now, SETTINGS))
+    return invitations.plan(build(tables), JournalFacts(journal), now, SETTINGS)
 
 
 def invited(p):

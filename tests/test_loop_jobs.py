@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 
 from automations import config as config_module
-from automations import runner
-from automations.jobs.loop import person_code
+from automations import wiring
+from automations.jobs.orders import person_code
 from tests.conftest import NOW, Project, referral, session
 
 pytestmark = pytest.mark.backends("workbook", "google")
@@ -93,7 +93,7 @@ def test_form_answers_are_read_by_code_the_latest_wins_and_an_unknown_code_is_re
     project.create([referral(1), referral(2), referral(3)], [session("A", 7, 2)])
     project.run()
     config = config_module.load(project.config_path)
-    secret = runner.code_secret(config)
+    secret = wiring.code_secret(config)
     refs = [r["Référence"] for r in project.rows()]
     answers_sheet(
         project,
@@ -122,7 +122,7 @@ def test_form_answers_are_read_by_code_the_latest_wins_and_an_unknown_code_is_re
 def test_an_answer_typed_by_an_advisor_after_the_form_is_kept(project):
     project.create([referral(1)], [session("A", 7, 2)])
     project.run()
-    secret = runner.code_secret(config_module.load(project.config_path))
+    secret = wiring.code_secret(config_module.load(project.config_path))
     answers_sheet(project, [(NOW, person_code(secret, project.rows()[0]["Référence"]), "Non")])
     project.run(now=NOW + timedelta(hours=1))
     project.set("Orientations", 0, "Réponse", "oui")

@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 
 from automations import cells
 from automations.cells import CellProblem
+from automations.config import CooperativeConfig
 from automations.jobs import invitations
-from automations.jobs.context import Cooperative, JobInput, JobSettings
 from automations.journal import JournalFacts
 from automations.schema import ORIENTATIONS, REUNIONS
+from automations.settings import Settings
 from automations.tables import bind
+from automations.world import build
 from tests.conftest import NOW, referral, session
 
 FAST = settings(deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow])
@@ -175,8 +177,10 @@ def test_an_address_once_accepted_is_accepted_again_unchanged(address):
 
 # --- the assignment rule -----------------------------------------------------------------------
 
-SETTINGS = JobSettings(Cooperative("L'Ouvre-Boîtes", "accueil@ouvre-boites.example"), "ouvre-boites.example")
-MIN_NOTICE = SETTINGS.min_notice
+SETTINGS = Settings(
+    CooperativeConfig("L'Ouvre-Boîtes", "accueil@ouvre-boites.example"), "ouvre-boites.example"
+)
+MIN_NOTICE = timedelta(days=SETTINGS.invitations.min_notice_days)
 
 
 @dataclass(frozen=True)
@@ -288,7 +292,7 @@ def plan(sessions: list[SessionRow], referrals: list[ReferralRow]):
         ),
         "reunions": bind(REUNIONS, grid(list(session("x", 0, 0)), [s.row() for s in sessions])),
     }
-    return invitations.plan(JobInput(tables, JournalFacts(()), NOW, SETTINGS))
+    return invitations.plan(build(tables), JournalFacts(()), NOW, SETTINGS)
 
 
 def candidates(referrals: list[ReferralRow]) -> list[tuple[int, ReferralRow]]:

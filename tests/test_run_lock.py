@@ -68,7 +68,7 @@ def test_two_runs_started_at_once_one_runs_the_other_exits_3_and_each_email_goes
     assert sorted(code for code, _, _ in done) == [0, 3], done
     [(_, out, _)] = [d for d in done if d[0] == 0]
     [(_, _, refused)] = [d for d in done if d[0] == 3]
-    assert refused.startswith("passerelle: Another Passerelle run is using ")
+    assert refused.startswith("passerelle: Une autre exécution de Passerelle utilise ")
     assert refused.count("\n") == 1, "one sentence, no traceback"
     assert f"invitations: {SEEKERS} email(s) sent (invitation × 35, liste_attente × 5)" in out
 

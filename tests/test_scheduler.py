@@ -288,7 +288,9 @@ def test_with_the_real_runner_a_busy_lock_is_retried_at_the_next_slot_and_each_e
         )
     assert code == 0
     messages = [r.getMessage() for r in caplog.records]
-    assert any(m.startswith("invitations skipped") and "Another Passerelle run" in m for m in messages)
+    assert any(
+        m.startswith("invitations skipped") and "Une autre exécution de Passerelle" in m for m in messages
+    )
     assert "invitations: 3 email(s) sent (invitation × 2, liste_attente × 1)" in "\n".join(messages)
     assert sum("invitations: 0 email(s) sent" in m for m in messages) == 1  # 07:30: nothing new
     assert sorted(str(m["To"]) for m in project.emails()) == [

@@ -8,10 +8,12 @@ import json
 from datetime import datetime, timedelta
 
 from automations import french
-from automations.jobs.context import JobInput
 from automations.jobs.funnel import STAGE_LABELS, Standing, counts, standings
-from automations.jobs.loop import Loop
-from automations.plan import Plan
+from automations.jobs.orders import staff_email
+from automations.journal import JournalFacts
+from automations.plan import EmailOrder, Plan
+from automations.settings import Settings
+from automations.world import World
 
 SHEETS = ("orientations", "reunions", "suivi")
 DIGEST = "synthese_conseiller"
@@ -59,54 +61,50 @@ def digest_context(advisor: str, entries: list[dict], numbers: dict[str, int], l
     }
 
 
-class _Digests(Loop):
-    def run(self) -> Plan:
-        """Due from the configured weekday and hour on, once a week; the first week after
-        Passerelle started sending digests is the first one reported (nobody gets one on day one)."""
-        since = self.data.journal.recalled(REPORTED, "since")
-        if since is None:
-            self.plan.memory.append((REPORTED, "since", self.now.isoformat()))
-            return self.plan
-        if self.now < self.week_start() or self.week_start() <= datetime.fromisoformat(since):
-            return self.plan
-        week = "{}-W{:02d}".format(*self.now.isocalendar()[:2])
-        by_advisor: dict[str, list[Standing]] = {}
-        for p in standings(self):
-            if p.referral.advisor_email:
-                by_advisor.setdefault(p.referral.advisor_email.casefold(), []).append(p)
-        for address, people in sorted(by_advisor.items()):
-            self.digest(address, people, week)
-        return self.plan
-
-    def week_start(self) -> datetime:
-        monday = self.now.date() - timedelta(days=self.now.weekday())
-        day = monday + timedelta(days=self.settings.digest_weekday)
-        return datetime.combine(day, datetime.min.time()).replace(hour=self.settings.digest_hour)
-
-    def digest(self, address: str, people: list[Standing], week: str) -> None:
-        entries, remember = [], []
-        for p in sorted(people, key=lambda p: (p.referral.last_name, p.referral.first_name)):
-            recalled = self.data.journal.recalled(REPORTED, p.referral.reference)
-            now = snapshot(p)
-            said = changes(json.loads(recalled) if recalled else {}, now, p.session_starts)
-            if said:
-                entries.append({"nom_complet": p.referral.full_name, "changements": said})
-                remember.append((REPORTED, p.referral.reference, json.dumps(now, sort_keys=True)))
-        if not entries:
-            return
-        numbers = counts(people)
-        self.email_staff(
-            DIGEST,
-            address,
-            f"conseiller-{address}",
-            week,
-            digest_context(
-                people[0].referral.advisor, entries, numbers, self.settings.links.get("synthese", ""), week
-            ),
-            name=people[0].referral.advisor,
-            remember=tuple(remember),
-        )
+def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
+    """Due from the configured weekday and hour on, once a week; the first week after Passerelle
+    started sending digests is the first one reported (nobody gets one on day one)."""
+    result = Plan("digests")
+    since = facts.recalled(REPORTED, "since")
+    if since is None:
+        result.memory.append((REPORTED, "since", now.isoformat()))
+        return result
+    start = week_start(now, settings)
+    if now < start or start <= datetime.fromisoformat(since):
+        return result
+    week = "{}-W{:02d}".format(*now.isocalendar()[:2])
+    by_advisor: dict[str, list[Standing]] = {}
+    for p in standings(world, facts):
+        if p.referral.advisor_email:
+            by_advisor.setdefault(p.referral.advisor_email.casefold(), []).append(p)
+    for address, people in sorted(by_advisor.items()):
+        order = digest(facts, settings, address, people, week)
+        if order is not None:
+            result.emails.append(order)
+    return result
 
 
-def plan(data: JobInput) -> Plan:
-    return _Digests(data, "digests").run()
+def week_start(now: datetime, settings: Settings) -> datetime:
+    monday = now.date() - timedelta(days=now.weekday())
+    day = monday + timedelta(days=settings.followups.digest_weekday)
+    return datetime.combine(day, datetime.min.time()).replace(hour=settings.followups.digest_hour)
+
+
+def digest(
+    facts: JournalFacts, settings: Settings, address: str, people: list[Standing], week: str
+) -> EmailOrder | None:
+    entries, remember = [], []
+    for p in sorted(people, key=lambda p: (p.referral.last_name, p.referral.first_name)):
+        recalled = facts.recalled(REPORTED, p.referral.reference)
+        now = snapshot(p)
+        said = changes(json.loads(recalled) if recalled else {}, now, p.session_starts)
+        if said:
+            entries.append({"nom_complet": p.referral.full_name, "changements": said})
+            remember.append((REPORTED, p.referral.reference, json.dumps(now, sort_keys=True)))
+    if not entries:
+        return None
+    advisor = people[0].referral.advisor
+    context = digest_context(advisor, entries, counts(people), settings.followups.synthese_link, week)
+    return staff_email(
+        settings, DIGEST, address, f"conseiller-{address}", week, context, name=advisor, remember=remember
+    )

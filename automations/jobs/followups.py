@@ -4,111 +4,140 @@ presence still empty a few days later → one "rappel_suivi" to the session's co
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime, timedelta
 
 from automations import french
-from automations.jobs.context import JobInput
-from automations.jobs.loop import Loop, session_context
+from automations.jobs import rows
+from automations.jobs.given import Given
+from automations.jobs.orders import calendar_event, seeker_email, session_context, staff_email
+from automations.jobs.pacing import Pacing
+from automations.jobs.told import next_sequence, telling
+from automations.journal import JournalFacts
 from automations.model import FollowUp, Referral, Session
-from automations.plan import Plan
+from automations.plan import Plan, Problem
+from automations.settings import Settings
+from automations.world import World
 
 SHEETS = ("orientations", "reunions", "suivi")
 ABSENT, PRESENT, NUDGE = "relance_absent", "suite_presence", "rappel_suivi"
 
 
-def nudge_context(session: dict, rows: list[dict], link: str, sheet: str) -> dict:
+def nudge_context(session: dict, rows_: list[dict], link: str, sheet: str) -> dict:
     """What "rappel_suivi" shows staff; `passerelle check` renders it with sample rows."""
-    return {"reunion": session, "lignes": rows, "lien_suivi": link, "feuille": sheet}
+    return {"reunion": session, "lignes": rows_, "lien_suivi": link, "feuille": sheet}
 
 
-class _Followups(Loop):
-    def run(self) -> Plan:
-        self.report_followup_problems()
-        self.taken_now = self.taken()
-        unfilled: dict[str, list[FollowUp]] = {}
-        for f in self.followups:
-            s = self.by_reference.get(f.session)
-            r = self.people.get(f.person)
-            if s is None or r is None or s.starts is None or self.now < (s.ends or s.starts):
-                continue
-            if f.presence == "Présent·e":
-                self.thank(r, s, f)
-            elif f.presence in ("Absent·e", "Excusé·e"):
-                self.reinvite(r, s)
-            elif not f.row.text("presence") and not (r.answer is False and r.session == s.reference):
-                unfilled.setdefault(s.reference, []).append(f)
-        for reference, rows in unfilled.items():
-            self.nudge(self.by_reference[reference], rows)
-        return self.plan
+def report_followup_problems(plan: Plan, world: World) -> None:
+    sheet = world.spec("suivi").name
+    for f in world.followups:
+        plan.problems.extend(Problem(sheet, f.row.number, p) for p in f.problems)
 
-    def thank(self, r: Referral, s: Session, f: FollowUp) -> None:
-        if any(e.session == s.reference for e in self.data.journal.of(PRESENT, r.reference)):
-            return
-        if not self.may_email(r.reference):
-            return
-        day = french.day(s.starts, year=False)
-        status = f"Présent·e à la réunion du {day} : suite envoyée le {self.now:%d/%m/%Y}"
-        self.email(r, PRESENT, s, [self.patch(r, "etat", status)], accompagnateur=f.adviser)
 
-    def reinvite(self, r: Referral, s: Session) -> None:
-        """Only while the person is still on that session: once re-queued, the row is history."""
-        if r.session != s.reference or not self.may_email(r.reference):
-            return
-        target = self.session_with_seat(self.taken_now)
-        missed = french.day(s.starts, year=False)
-        patches = [self.patch(r, key, None) for key in ("rappel", "reponse")]
-        patches.append(self.patch(r, "relance", self.now))
-        if target is None:
-            status = f"Absent·e le {missed} : sera invité·e à la prochaine réunion"
-            patches += [self.patch(r, "session", None), self.patch(r, "invitation", None)]
-            self.email(
+def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
+    given = Given(world, facts, now, settings)
+    result = Plan("followups")
+    report_followup_problems(result, world)
+    taken, pacing = world.taken(), Pacing(facts, now)
+    unfilled: dict[str, list[FollowUp]] = {}
+    for f in world.followups:
+        s, r = world.by_reference.get(f.session), world.people.get(f.person)
+        if s is None or r is None or s.starts is None or now < (s.ends or s.starts):
+            continue
+        if f.presence == "Présent·e":
+            thank(result, given, pacing, r, s, f)
+        elif f.presence in ("Absent·e", "Excusé·e"):
+            reinvite(result, given, taken, pacing, r, s)
+        elif not f.row.text("presence") and not (r.answer is False and r.session == s.reference):
+            unfilled.setdefault(s.reference, []).append(f)
+    for reference, waiting in unfilled.items():
+        nudge(result, given, world.by_reference[reference], waiting)
+    return result
+
+
+def thank(plan: Plan, given: Given, pacing: Pacing, r: Referral, s: Session, f: FollowUp) -> None:
+    if any(e.session == s.reference for e in given.facts.of(PRESENT, r.reference)) or not pacing.may_email(r):
+        return
+    day = french.day(s.starts, year=False)
+    status = f"Présent·e à la réunion du {day} : suite envoyée le {given.now:%d/%m/%Y}"
+    pacing.mark(r)
+    plan.emails.append(
+        seeker_email(
+            given.world,
+            given.settings,
+            r,
+            PRESENT,
+            s,
+            [rows.patch(given.world, r, "etat", status)],
+            accompagnateur=f.adviser,
+        )
+    )
+
+
+def reinvite(plan: Plan, given: Given, taken: Counter[str], pacing: Pacing, r: Referral, s: Session) -> None:
+    """Only while the person is still on that session: once re-queued, the row is history."""
+    world, settings, now = given.world, given.settings, given.now
+    if r.session != s.reference or not pacing.may_email(r):
+        return
+    earliest = now + timedelta(days=settings.invitations.min_notice_days)
+    target = next((t for t in world.open_sessions(earliest) if taken[t.reference] < t.seats), None)
+    missed = french.day(s.starts, year=False)
+    patches = [rows.patch(world, r, key, None) for key in ("rappel", "reponse")]
+    patches.append(rows.patch(world, r, "relance", now))
+    previous = session_context(s, settings.cooperative.email)
+    pacing.mark(r)
+    if target is None:
+        status = f"Absent·e le {missed} : sera invité·e à la prochaine réunion"
+        patches += [rows.patch(world, r, "session", None), rows.patch(world, r, "invitation", None)]
+        plan.emails.append(
+            seeker_email(
+                world,
+                settings,
                 r,
                 ABSENT,
                 None,
-                [*patches, self.patch(r, "etat", status)],
+                [*patches, rows.patch(world, r, "etat", status)],
                 key_session=s.reference,
-                precedente=session_context(s, self.settings.cooperative.email),
+                precedente=previous,
             )
-            return
-        self.taken_now[target.reference] += 1
-        status = (
-            f"Absent·e le {missed} : réinvité·e à la réunion du {french.day_at(target.starts, year=False)}"
         )
-        patches += [self.patch(r, "session", target.reference), self.patch(r, "invitation", self.now)]
-        self.email(
+        return
+    taken[target.reference] += 1
+    status = f"Absent·e le {missed} : réinvité·e à la réunion du {french.day_at(target.starts, year=False)}"
+    patches += [rows.patch(world, r, "session", target.reference), rows.patch(world, r, "invitation", now)]
+    sequence = next_sequence(given.facts, target, r)
+    plan.emails.append(
+        seeker_email(
+            world,
+            settings,
             r,
             ABSENT,
             target,
-            [*patches, self.patch(r, "etat", status)],
+            [*patches, rows.patch(world, r, "etat", status)],
             key_session=s.reference,
-            event=self.event(r, target),
-            precedente=session_context(s, self.settings.cooperative.email),
+            event=calendar_event(settings, r, target, sequence),
+            remember=[telling(target, r, sequence)],
+            precedente=previous,
         )
-
-    def nudge(self, s: Session, rows: list[FollowUp]) -> None:
-        if self.now < s.starts + timedelta(days=self.settings.nudge_days):
-            return
-        suivi = self.data.tables["suivi"].spec
-        people = [
-            {
-                "nom_complet": f"{f.row.text('prenom')} {f.row.text('nom')}".strip() or f.reference,
-                "ligne": f.row.number,
-            }
-            for f in rows
-        ]
-        self.email_staff(
-            NUDGE,
-            s.contact or self.settings.cooperative.email,
-            f"reunion-{s.reference}",
-            s.reference,
-            nudge_context(
-                session_context(s, self.settings.cooperative.email),
-                people,
-                self.settings.links.get("suivi", ""),
-                suivi.name,
-            ),
-        )
+    )
 
 
-def plan(data: JobInput) -> Plan:
-    return _Followups(data, "followups").run()
+def nudge(plan: Plan, given: Given, s: Session, waiting: list[FollowUp]) -> None:
+    settings = given.settings
+    if given.now < s.starts + timedelta(days=settings.followups.nudge_days):
+        return
+    people = [
+        {
+            "nom_complet": f"{f.row.text('prenom')} {f.row.text('nom')}".strip() or f.reference,
+            "ligne": f.row.number,
+        }
+        for f in waiting
+    ]
+    context = nudge_context(
+        session_context(s, settings.cooperative.email),
+        people,
+        settings.followups.suivi_link,
+        given.world.spec("suivi").name,
+    )
+    to = s.contact or settings.cooperative.email
+    plan.emails.append(staff_email(settings, NUDGE, to, f"reunion-{s.reference}", s.reference, context))

@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from automations.jobs.loop import Loop
+from automations.journal import JournalFacts
 from automations.model import FollowUp, Referral
+from automations.world import World
 
 STAGE_LABELS = (
     ("orientes", "Orienté·es"),
@@ -50,25 +51,25 @@ class Standing:
         }[step]
 
 
-def _latest(rows: list[FollowUp], loop: Loop) -> FollowUp | None:
+def _latest(rows: list[FollowUp], world: World) -> FollowUp | None:
     def when(f: FollowUp) -> datetime:
-        s = loop.by_reference.get(f.session)
+        s = world.by_reference.get(f.session)
         return s.starts if s and s.starts else datetime.min
 
     return max(rows, key=when, default=None)
 
 
-def standings(loop: Loop) -> list[Standing]:
+def standings(world: World, facts: JournalFacts) -> list[Standing]:
     result = []
-    for r in loop.people.values():
-        rows = loop.followups_of.get(r.reference, [])
-        staged = _latest([f for f in rows if f.stage], loop)
-        marked = _latest([f for f in rows if f.presence], loop)
+    for r in world.people.values():
+        rows = world.followups_of.get(r.reference, ())
+        staged = _latest([f for f in rows if f.stage], world)
+        marked = _latest([f for f in rows if f.presence], world)
         present = next(
             (f.presence for f in rows if f.presence == "Présent·e"), marked.presence if marked else None
         )
-        waited = any(e.status == "sent" for e in loop.data.journal.of("liste_attente", r.reference))
-        s = loop.by_reference.get(r.session)
+        waited = any(e.status == "sent" for e in facts.of("liste_attente", r.reference))
+        s = world.session_of(r)
         result.append(
             Standing(
                 referral=r,

@@ -1,17 +1,27 @@
 """Every job Passerelle has, declared once, in the order `passerelle run` runs them (PRODUCT.md §3).
 
 The command line, `serve`, `check`, `preview`, the crontab and the tests all derive from this
-table: a job that `run` knows and `serve` does not cannot exist.
+table: a job that `run` knows and `serve` does not cannot exist. A new email kind costs its three
+templates, one entry in a job's ``emails`` here and the plan function that sends it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from automations.jobs import digests, followups, invitations, reminders, rsvp, suivi, summary
+from automations.jobs import digests, followups, invitations, reminders, rsvp, samples, suivi, summary
+from automations.journal import JournalFacts
+from automations.plan import Plan
+from automations.settings import Settings
+from automations.world import World
 
 EVERY_QUARTER = "every 15 minutes from 07:00 to 20:00"
+
+PlanFunction = Callable[[World, JournalFacts, datetime, Settings], Plan]
+SampleContext = Callable[[samples.Sample], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -19,11 +29,11 @@ class JobSpec:
     name: str
     sheets: tuple[str, ...]
     """Logical sheet keys the job reads (schema.SPECS)."""
-    plan: Callable
+    plan: PlanFunction
     schedule: str
     """Default slots of `passerelle serve` (Europe/Paris); `[schedule]` in the config overrides them."""
-    emails: tuple[str, ...] = ()
-    """Email kinds the job may send, each with its templates in templates/emails/."""
+    emails: Mapping[str, SampleContext] = field(default_factory=dict)
+    """Email kinds the job may send, each with a realistic sample context for `check`."""
 
 
 JOBS: dict[str, JobSpec] = {
@@ -34,19 +44,39 @@ JOBS: dict[str, JobSpec] = {
             invitations.SHEETS,
             invitations.plan,
             EVERY_QUARTER,
-            ("invitation", "liste_attente", "modification", "annulation"),
+            {
+                invitations.INVITATION: samples.seeker,
+                invitations.WAITING: samples.waiting,
+                invitations.MODIFICATION: samples.modification,
+                invitations.CANCELLATION: samples.seeker,
+            },
         ),
         JobSpec("rsvp", rsvp.SHEETS, rsvp.plan, EVERY_QUARTER),
-        JobSpec("reminders", reminders.SHEETS, reminders.plan, "daily at 09:00", ("rappel",)),
+        JobSpec(
+            "reminders",
+            reminders.SHEETS,
+            reminders.plan,
+            "daily at 09:00",
+            {reminders.REMINDER: samples.seeker},
+        ),
         JobSpec(
             "followups",
             followups.SHEETS,
             followups.plan,
             "daily at 09:00",
-            ("relance_absent", "suite_presence", "rappel_suivi"),
+            {
+                followups.ABSENT: samples.absent,
+                followups.PRESENT: samples.present,
+                followups.NUDGE: samples.presence_nudge,
+            },
         ),
         JobSpec("suivi", suivi.SHEETS, suivi.plan, EVERY_QUARTER),
         JobSpec("summary", summary.SHEETS, summary.plan, EVERY_QUARTER),
-        JobSpec("digests", digests.SHEETS, digests.plan, "monday at 08:00", ("synthese_conseiller",)),
+        JobSpec("digests", digests.SHEETS, digests.plan, "monday at 08:00", {digests.DIGEST: samples.digest}),
     )
 }
+
+
+def email_kinds() -> dict[str, SampleContext]:
+    """Every email kind Passerelle sends, with its sample context."""
+    return {kind: context for job in JOBS.values() for kind, context in job.emails.items()}

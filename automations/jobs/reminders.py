@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from automations.jobs.context import JobInput
-from automations.jobs.loop import Loop
+from automations.jobs import rows
+from automations.jobs.orders import calendar_event, seeker_email
+from automations.jobs.pacing import Pacing
+from automations.jobs.told import next_sequence, telling
+from automations.journal import JournalFacts
 from automations.plan import Plan
+from automations.settings import Settings
+from automations.world import World
 
 SHEETS = ("orientations", "reunions")
 REMINDER = "rappel"
 
 
-class _Reminders(Loop):
-    def run(self) -> Plan:
-        lead = timedelta(days=self.settings.reminder_days)
-        for r in self.people.values():
-            s = self.by_reference.get(r.session)
-            if s is None or s.cancelled or s.problems or not r.invited_on or r.answer is False:
-                continue
-            if r.row.text("rappel") or not (
-                s.starts.date() - lead <= self.now.date() and self.now < s.starts
-            ):
-                continue
-            if self.may_email(r.reference):
-                self.email(r, REMINDER, s, [self.patch(r, "rappel", self.now)], event=self.event(r, s))
-        return self.plan
-
-
-def plan(data: JobInput) -> Plan:
-    return _Reminders(data, "reminders").run()
+def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
+    result = Plan("reminders")
+    lead = timedelta(days=settings.followups.reminder_days)
+    pacing = Pacing(facts, now)
+    for r in world.people.values():
+        s = world.session_of(r)
+        if s is None or s.cancelled or s.problems or not r.invited_on or r.answer is False:
+            continue
+        due = s.starts.date() - lead <= now.date() and now < s.starts
+        if r.row.text("rappel") or not due or not pacing.may_email(r):
+            continue
+        sequence = next_sequence(facts, s, r)
+        pacing.mark(r)
+        result.emails.append(
+            seeker_email(
+                world,
+                settings,
+                r,
+                REMINDER,
+                s,
+                [rows.patch(world, r, "rappel", now)],
+                event=calendar_event(settings, r, s, sequence),
+                remember=[telling(s, r, sequence)],
+            )
+        )
+    return result

@@ -9,15 +9,16 @@ import hashlib
 import json
 import statistics
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from babel.numbers import format_percent
 
-from automations.jobs.context import JobInput
 from automations.jobs.funnel import STAGE_LABELS, Standing, counts, standings
-from automations.jobs.loop import Loop
+from automations.journal import JournalFacts
 from automations.plan import Plan
+from automations.settings import Settings
 from automations.values import CellValue, ChartSpec, Grid
+from automations.world import World
 
 SHEETS = ("orientations", "reunions", "suivi")
 WRITTEN = "summary"
@@ -76,86 +77,85 @@ def median_days(pairs: Iterable[tuple[datetime | None, datetime | None]]) -> Cel
     return statistics.median(days) if days else "—"
 
 
-class _Summary(Loop):
-    def run(self) -> Plan:
-        people = standings(self)
-        grid = self.grid(people)
-        fingerprint = hashlib.sha256(json.dumps(grid, default=str).encode()).hexdigest()
-        if self.data.journal.recalled(WRITTEN, "content") == fingerprint:
-            return self.plan
-        first = 4  # after "Mis à jour le", a blank row, the block title and the funnel's header
-        chart = ChartSpec("Entonnoir", 0, 1, first, first + len(STAGE_LABELS) - 1, anchor_column=6)
-        sheet = self.settings.names.get("synthese", "Synthèse")
-        self.plan.replaced.append((sheet, [["Mis à jour le", self.now], [], *grid], chart))
-        self.plan.memory.append((WRITTEN, "content", fingerprint))
-        return self.plan
-
-    def session_label(self, p: Standing) -> str:
-        s = self.by_reference.get(p.session)
-        return f"{p.session} ({s.starts:%d/%m/%Y})" if s and s.starts else p.session
-
-    def grid(self, people: list[Standing]) -> Grid:
-        def as_datetime(d):
-            return datetime.combine(d, datetime.min.time()) if d else None
-
-        referral_to_session = median_days(
-            (as_datetime(p.referral.referred_on), p.session_starts) for p in people if p.reached("presents")
-        )
-        session_to_cape = median_days(
-            (p.session_starts, as_datetime(p.entered_on)) for p in people if p.reached("entres")
-        )
-        blocks: list[Grid] = [
-            [["Entonnoir (toutes les personnes orientées, avec ou sans accord de partage)"]],
-            funnel_block(people),
-            [
-                ["Délai médian (jours)", "Nombre de jours"],
-                ["De l'orientation à la réunion", referral_to_session],
-                ["De la réunion à l'entrée en coopérative", session_to_cape],
-            ],
-            group_block("Par réunion", [p for p in people if p.session], self.session_label),
-            group_block("Par conseiller·ère", people, lambda p: p.referral.advisor),
-            group_block("Par projet", people, lambda p: p.referral.row.text("projet")),
-            self.consenting(people),
-        ]
-        grid: Grid = []
-        for block in blocks:
-            grid.extend(block)
-            grid.append([])
-        return grid[:-1]
-
-    def consenting(self, people: list[Standing]) -> Grid:
-        rows: Grid = [
-            ["Personnes ayant donné leur accord de partage"],
-            [
-                "Référence",
-                "Nom",
-                "Prénom",
-                "Conseiller·ère",
-                "Session",
-                "Présence",
-                "Étape",
-                "Date d'orientation",
-                "Date d'entrée",
-            ],
-        ]
-        for p in sorted(people, key=lambda p: (p.referral.last_name, p.referral.first_name)):
-            r = p.referral
-            if r.consent and not r.purged:
-                rows.append(
-                    [
-                        r.reference,
-                        r.last_name,
-                        r.first_name,
-                        r.advisor,
-                        p.session,
-                        p.presence or "",
-                        p.stage or "",
-                        r.referred_on,
-                        p.entered_on,
-                    ]
-                )
-        return rows
+def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
+    result = Plan("summary")
+    grid = summary_grid(world, standings(world, facts))
+    fingerprint = hashlib.sha256(json.dumps(grid, default=str).encode()).hexdigest()
+    if facts.recalled(WRITTEN, "content") == fingerprint:
+        return result
+    first = 4  # after "Mis à jour le", a blank row, the block title and the funnel's header
+    chart = ChartSpec("Entonnoir", 0, 1, first, first + len(STAGE_LABELS) - 1, anchor_column=6)
+    sheet = settings.names.get("synthese", "Synthèse")
+    result.replaced.append((sheet, [["Mis à jour le", now], [], *grid], chart))
+    result.memory.append((WRITTEN, "content", fingerprint))
+    return result
 
 
-def plan(data: JobInput) -> Plan:
-    return _Summary(data, "summary").run()
+def session_label(world: World, p: Standing) -> str:
+    s = world.by_reference.get(p.session)
+    return f"{p.session} ({s.starts:%d/%m/%Y})" if s and s.starts else p.session
+
+
+def _as_datetime(d: date | None) -> datetime | None:
+    return datetime.combine(d, datetime.min.time()) if d else None
+
+
+def summary_grid(world: World, people: list[Standing]) -> Grid:
+    referral_to_session = median_days(
+        (_as_datetime(p.referral.referred_on), p.session_starts) for p in people if p.reached("presents")
+    )
+    session_to_cape = median_days(
+        (p.session_starts, _as_datetime(p.entered_on)) for p in people if p.reached("entres")
+    )
+    blocks: list[Grid] = [
+        [["Entonnoir (toutes les personnes orientées, avec ou sans accord de partage)"]],
+        funnel_block(people),
+        [
+            ["Délai médian (jours)", "Nombre de jours"],
+            ["De l'orientation à la réunion", referral_to_session],
+            ["De la réunion à l'entrée en coopérative", session_to_cape],
+        ],
+        group_block("Par réunion", [p for p in people if p.session], lambda p: session_label(world, p)),
+        group_block("Par conseiller·ère", people, lambda p: p.referral.advisor),
+        group_block("Par projet", people, lambda p: p.referral.row.text("projet")),
+        consenting(people),
+    ]
+    grid: Grid = []
+    for block in blocks:
+        grid.extend(block)
+        grid.append([])
+    return grid[:-1]
+
+
+def consenting(people: list[Standing]) -> Grid:
+    rows: Grid = [
+        ["Personnes ayant donné leur accord de partage"],
+        [
+            "Référence",
+            "Nom",
+            "Prénom",
+            "Conseiller·ère",
+            "Session",
+            "Présence",
+            "Étape",
+            "Date d'orientation",
+            "Date d'entrée",
+        ],
+    ]
+    for p in sorted(people, key=lambda p: (p.referral.last_name, p.referral.first_name)):
+        r = p.referral
+        if r.consent and not r.purged:
+            rows.append(
+                [
+                    r.reference,
+                    r.last_name,
+                    r.first_name,
+                    r.advisor,
+                    p.session,
+                    p.presence or "",
+                    p.stage or "",
+                    r.referred_on,
+                    p.entered_on,
+                ]
+            )
+    return rows

@@ -58,10 +58,16 @@ def _row_finder(grid: Grid, layout: SheetLayout, positions: dict[str, int]):
             by_fingerprint[fingerprints[index]].append(index)
 
     def find(key: RowKey) -> int | None:
-        """By Référence; where a person typed one Référence twice, the row's content decides."""
-        matches = by_reference[key.reference] if key.reference else by_fingerprint[key.fingerprint]
-        if len(matches) > 1 and key.reference:
-            matches = [index for index in matches if fingerprints[index] == key.fingerprint]
+        """By Référence; where a person typed one Référence twice, the row's content decides. A row
+        that had none is found by its content, or once given one, by the Référence it was given."""
+        if key.reference:
+            matches = by_reference[key.reference]
+            if len(matches) > 1:
+                matches = [index for index in matches if fingerprints[index] == key.fingerprint]
+            return matches[0] if len(matches) == 1 else None
+        matches = by_fingerprint[key.fingerprint]
+        if len(matches) != 1 and key.assigned:
+            matches = by_reference[key.assigned]
         return matches[0] if len(matches) == 1 else None
 
     def referenced(row: int, reference: str) -> None:

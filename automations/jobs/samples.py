@@ -1,0 +1,91 @@
+"""A realistic context for every email kind, built by the jobs' own context builders.
+
+`passerelle check` renders every template with these, so a template that would fail on a real
+run fails there first; the registry names which builder goes with which kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from automations.jobs.digests import digest_context
+from automations.jobs.followups import nudge_context
+from automations.jobs.funnel import counts
+from automations.jobs.orders import cooperative_context, seeker_context, session_context
+from automations.model import Referral, Session
+from automations.schema import ORIENTATIONS, REUNIONS
+from automations.settings import Settings
+from automations.tables import bind
+from automations.world import build
+
+
+@dataclass(frozen=True)
+class Sample:
+    settings: Settings
+    referral: Referral
+    session: Session
+
+
+def sample(settings: Settings, now: datetime) -> Sample:
+    row = {
+        "Nom": "Exemple",
+        "Prénom": "Camille",
+        "Email": "camille.exemple@exemple.fr",
+        "Conseiller·ère": "Sophie Le Goff",
+        "Email conseiller·ère": "sophie@exemple.fr",
+        "Accord de partage": "Oui",
+    }
+    session = {
+        "Référence": "R-EXEMPLE",
+        "Date": (now + timedelta(days=7)).date(),
+        "Heure de début": "14:00",
+        "Heure de fin": "16:30",
+        "Lieu": "Salle du conseil",
+        "Adresse ou lien": "1 rue de la Paix",
+        "Places": 12,
+        "Email contact": settings.cooperative.email,
+    }
+    world = build(
+        {
+            "orientations": bind(ORIENTATIONS, [list(row), list(row.values())]),
+            "reunions": bind(REUNIONS, [list(session), list(session.values())]),
+        }
+    )
+    return Sample(settings, world.referrals[0], world.sessions[0])
+
+
+def seeker(s: Sample) -> dict[str, Any]:
+    return seeker_context(s.settings, s.referral, s.session)
+
+
+def waiting(s: Sample) -> dict[str, Any]:
+    return seeker_context(s.settings, s.referral, None)
+
+
+def _previous(s: Sample) -> dict[str, str]:
+    return session_context(s.session, s.settings.cooperative.email)
+
+
+def modification(s: Sample) -> dict[str, Any]:
+    return {**seeker(s), "avant": _previous(s)}
+
+
+def absent(s: Sample) -> dict[str, Any]:
+    return {**seeker(s), "precedente": _previous(s)}
+
+
+def present(s: Sample) -> dict[str, Any]:
+    return {**seeker(s), "accompagnateur": "Karim Benhamou"}
+
+
+def presence_nudge(s: Sample) -> dict[str, Any]:
+    lines = [{"nom_complet": s.referral.full_name, "ligne": 2}]
+    return {"cooperative": cooperative_context(s.settings), **nudge_context(_previous(s), lines, "", "Suivi")}
+
+
+def digest(s: Sample) -> dict[str, Any]:
+    people = [{"nom_complet": s.referral.full_name, "changements": ["a confirmé sa venue"]}]
+    context = digest_context(s.referral.advisor, people, counts([]), "", "2026-W01")
+    return {"cooperative": cooperative_context(s.settings), **context}

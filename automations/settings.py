@@ -1,0 +1,45 @@
+"""What jobs need to know besides the world and the clock: the validated config sections, read
+directly (never re-typed), plus the two facts a run derives from its state (the answer-code secret
+and the configured sheet names)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from automations.config import (
+    AnswersConfig,
+    Config,
+    CooperativeConfig,
+    FollowUpConfig,
+    InvitationsConfig,
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    cooperative: CooperativeConfig = field(default_factory=CooperativeConfig)
+    mail_domain: str = "ouvre-boites.example"
+    invitations: InvitationsConfig = field(default_factory=InvitationsConfig)
+    answers: AnswersConfig = field(default_factory=AnswersConfig)
+    followups: FollowUpConfig = field(default_factory=FollowUpConfig)
+    code_secret: bytes = b""
+    names: Mapping[str, str] = field(default_factory=dict)
+    """Sheet names by key, as configured: for sheets a job writes without reading them."""
+
+    @classmethod
+    def of(cls, config: Config, code_secret: bytes, names: Mapping[str, str]) -> Settings:
+        return cls(
+            cooperative=config.cooperative,
+            mail_domain=config.mail.domain,
+            invitations=config.invitations,
+            answers=config.answers,
+            followups=config.followups,
+            code_secret=code_secret,
+            names=dict(names),
+        )
+
+    @property
+    def form(self) -> AnswersConfig | None:
+        """The Google Form seekers answer through, when one is configured."""
+        return self.answers if self.answers.form_url else None
