@@ -68,7 +68,7 @@ def make_store(config: Config) -> SheetStore:
     if config.sheets.backend == "google":
         from automations.sheets.google import store_from_config
 
-        return store_from_config(config)
+        return store_from_config(config, {key: spec.name for key, spec in specs(config).items()})
     from automations.sheets.workbook import WorkbookStore
 
     return WorkbookStore(config.sheets.workbook)
