@@ -15,27 +15,13 @@ from automations.sheets.google import GoogleSheetStore, Retry, store_from_config
 from automations.sheets.workbook import WorkbookStore
 from automations.tables import bind
 from automations.values import CellPatch, RowAppend, RowKey, SheetLayout
+from tests.fakes.clock import FakeTime
 from tests.fakes.sheets_api import PREFIXES, FakeSheetsAdapter, make_adapter, to_serial
 
 ACCOUNT = "passerelle@agence-test.iam.gserviceaccount.com"
 HEADERS = list(ORIENTATIONS.layout().headers)
 LAYOUTS = {ORIENTATIONS.name: ORIENTATIONS.layout(), REUNIONS.name: REUNIONS.layout()}
 SHEET_NAMES = {key: spec.name for key, spec in SPECS.items()}
-
-
-class FakeTime:
-    """A clock that only moves when the store sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

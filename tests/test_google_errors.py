@@ -150,7 +150,9 @@ def test_a_key_google_refuses_asks_for_a_new_key_for_the_account(tmp_path, refus
         store.read(["Orientations"])
     assert _RefusingTokenEndpoint.hits >= 1
     sentence = str(error.value)
-    assert sentence.startswith("Google refuse la clé du compte de service")
+    assert sentence.startswith(
+        "Google refuse la clé du compte de service (invalid_grant: Invalid JWT Signature.)"
+    )
     assert f"créez une nouvelle clé JSON pour {ACCOUNT}" in sentence
 
 
@@ -211,7 +213,9 @@ def test_a_403_without_access_says_which_address_to_share_the_spreadsheet_with(a
 
 def test_server_errors_that_do_not_end_give_up_within_the_budget(adapter, store):
     adapter.fail_next(503, times=None)
-    with pytest.raises(SheetAccessError, match=r"503 à chaque essai .* rien n'a été lu ; relancez plus tard"):
+    with pytest.raises(
+        SheetAccessError, match=r"a échoué à chaque essai .*\(503, .* rien n'a été lu ; relancez plus tard"
+    ):
         store.read(["Orientations"])
 
 

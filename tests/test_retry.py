@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from automations.sheets.retry import GaveUp, Retry
+from tests.fakes.clock import FakeTime
 
 
 class Busy(Exception):
@@ -15,16 +16,6 @@ class Broken(Exception):
     pass
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def time() -> FakeTime:
     return FakeTime()
@@ -32,7 +23,7 @@ def time() -> FakeTime:
 
 @pytest.fixture
 def retry(time) -> Retry:
-    return Retry(budget_seconds=20, sleep=time.sleep, clock=lambda: time.now, jitter=lambda: 1.0)
+    return Retry(budget_seconds=20, sleep=time.sleep, clock=time.clock, jitter=lambda: 1.0)
 
 
 def failing(times: int, error: Exception):
@@ -80,8 +71,6 @@ def test_the_budget_is_shared_by_every_request_of_one_operation(retry, time):
 
 def test_waits_never_exceed_the_longest_pause():
     time = FakeTime()
-    retry = Retry(
-        budget_seconds=1000, max_delay=4, sleep=time.sleep, clock=lambda: time.now, jitter=lambda: 1.0
-    )
+    retry = Retry(budget_seconds=1000, max_delay=4, sleep=time.sleep, clock=time.clock, jitter=lambda: 1.0)
     retry.deadline().run(failing(5, Busy()), busy)
     assert time.sleeps == [1.0, 2.0, 4.0, 4.0, 4.0]

@@ -41,15 +41,18 @@ def _status(error: BaseException) -> int | None:
 
 
 def _body(error: BaseException) -> dict[str, Any]:
+    """The ``error`` object of Google's JSON answer; empty if there is none."""
+    if not isinstance(error, gspread.exceptions.APIError):
+        return {}
     try:
-        body = error.response.json()["error"]  # type: ignore[attr-defined]
-    except (ValueError, KeyError, TypeError, AttributeError):
+        body = error.response.json()["error"]
+    except (ValueError, KeyError, TypeError):
         return {}
     return body if isinstance(body, dict) else {}
 
 
-def message(error: BaseException) -> str:
-    return str(_body(error).get("message") or error.response.text[:200])  # type: ignore[attr-defined]
+def message(error: gspread.exceptions.APIError) -> str:
+    return str(_body(error).get("message") or error.response.text[:200])
 
 
 def _disabled_api(error: BaseException) -> bool:
@@ -105,21 +108,27 @@ def rejected(error: Exception) -> bool:
 
 def _what(error: Exception) -> str:
     status = _status(error)
-    return "429 (quota dépassé)" if status == 429 else str(status or type(error).__name__)
+    if status == 429:
+        return "429, quota dépassé"
+    return str(status) if status else f"réseau : {type(error).__name__}"
+
+
+def _reason(error: BaseException) -> str:
+    """google-auth's own words (its first argument; the second is the raw answer)."""
+    return str(error.args[0]) if error.args else type(error).__name__
+
+
+def _enable_the_api(project: str, url: str) -> str:
+    return (
+        f"L'API Google Sheets n'est pas activée pour le projet Google Cloud {project} : activez l'API "
+        f"Google Sheets dans le projet {project} ({url}), attendez quelques minutes puis relancez."
+    )
 
 
 Sentence = Callable[[BaseException, Where], str]
 
 FAILURES: list[tuple[Callable[[BaseException], bool], Sentence]] = [
-    (
-        _disabled_api,
-        lambda e, w: (
-            "L'API Google Sheets n'est pas activée pour le projet Google Cloud {0} : activez "
-            "l'API Google Sheets dans le projet {0} ({1}), attendez quelques minutes puis relancez.".format(
-                *_project(e)
-            )
-        ),
-    ),
+    (_disabled_api, lambda e, w: _enable_the_api(*_project(e))),
     (
         lambda e: _status(e) == 403,
         lambda e, w: (
@@ -165,7 +174,7 @@ FAILURES: list[tuple[Callable[[BaseException], bool], Sentence]] = [
     (
         lambda e: isinstance(e, auth.GoogleAuthError),
         lambda e, w: (
-            f"Google refuse la clé du compte de service ({e}) : créez une nouvelle clé JSON pour "
+            f"Google refuse la clé du compte de service ({_reason(e)}) : créez une nouvelle clé JSON pour "
             f"{w.account} et indiquez son chemin dans sheets.google.credentials_file."
         ),
     ),
@@ -176,8 +185,8 @@ def translate(error: Exception, where: Where) -> SheetAccessError | None:
     """The sentence for ``error``, or ``None`` if it is not a failure of Google's edge."""
     if isinstance(error, GaveUp):
         return SheetAccessError(
-            f"Google Sheets a répondu {_what(error.last)} à chaque essai pour le classeur {where.key} "
-            f"({error.attempts} essais en {error.elapsed:.0f} s) : {where.consequence} ; relancez plus tard."
+            f"Google Sheets a échoué à chaque essai pour le classeur {where.key} ({_what(error.last)}, "
+            f"{error.attempts} essais en {error.elapsed:.0f} s) : {where.consequence} ; relancez plus tard."
         )
     for test, sentence in FAILURES:
         if test(error):

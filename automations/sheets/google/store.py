@@ -38,6 +38,7 @@ from automations.errors import ConfigError
 from automations.sheets import writer
 from automations.sheets.google import errors
 from automations.sheets.google import requests as build
+from automations.sheets.locate import PositionalWrites
 from automations.sheets.retry import Deadline, Retry
 from automations.values import CellPatch, CellValue, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
 
@@ -125,7 +126,7 @@ class GoogleSheetStore:
             result.unresolved += located.result.unresolved
             for name, writes in located.sheets.items():
                 if writes.appended:
-                    self._append(book, name, build.append(name, writes, anchors[name], book.locale), deadline)
+                    self._append(book, name, writes, anchors[name], deadline)
         return result
 
     def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
@@ -251,13 +252,15 @@ class GoogleSheetStore:
                 raise writer.vanished(missing) from None
             raise
 
-    def _append(self, book: _Book, name: str, where_and_body: tuple[str, dict], deadline: Deadline) -> None:
-        start, body = where_and_body
-        added = len(body["values"])
+    def _append(
+        self, book: _Book, name: str, writes: PositionalWrites, anchor: int, deadline: Deadline
+    ) -> None:
+        """Retried on 429 only: after a 5xx the rows may be there already, and the next run sees."""
+        start, body = build.append(name, writes, anchor, book.locale)
         self._call(
             book.key,
             deadline,
-            f"les cellules ont été écrites mais les {added} nouvelles lignes de « {name} » "
+            f"les cellules ont été écrites mais les {len(writes.appended)} nouvelles lignes de « {name} » "
             "n'ont pas été ajoutées",
             lambda: self.http.values_append(book.key, start, dict(build.APPEND_OPTIONS), body),
             retryable=errors.rejected,
