@@ -288,7 +288,8 @@ class GoogleSheets:
 
     def store(self, config: config_module.Config | None = None) -> GoogleSheetStore:
         if config is not None:
-            return store_from_config(config, client=self.client)
+            names = {key: spec.name for key, spec in runner.specs(config).items()}
+            return store_from_config(config, names, client=self.client)
         assert self.default is not None
         return GoogleSheetStore(
             self.client,

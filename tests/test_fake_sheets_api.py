@@ -313,6 +313,19 @@ def test_injected_failures_have_google_bodies(adapter, client, status, reason) -
     assert adapter.count("values.batchGet") == 3
 
 
+def test_an_api_not_enabled_answers_like_the_recorded_403_with_its_reason(adapter, client) -> None:
+    """Same code and status as the recorded 403 (ClientTest.test_access_private_spreadsheet), plus
+    what tells the two apart: the SERVICE_DISABLED reason and the project in the message."""
+    book = adapter.create_spreadsheet()
+    adapter.disabled_in_project = "123456789012"
+    with pytest.raises(gspread.exceptions.APIError) as caught:
+        client.http_client.fetch_sheet_metadata(book.id)
+    error = caught.value.response.json()["error"]
+    assert (error["code"], error["status"]) == (403, "PERMISSION_DENIED")
+    assert "has not been used in project 123456789012 before or it is disabled" in error["message"]
+    assert [d.get("reason") for d in error["details"]] == ["SERVICE_DISABLED", None]
+
+
 def test_a_storm_that_does_not_end_until_reset(adapter, client) -> None:
     book = adapter.create_spreadsheet()
     spreadsheet = client.open_by_key(book.id)

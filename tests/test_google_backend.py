@@ -10,31 +10,18 @@ from google.oauth2.credentials import Credentials
 
 from automations import config as config_module
 from automations.errors import SheetAccessError, SheetError
-from automations.schema import ORIENTATIONS, REUNIONS
+from automations.schema import ORIENTATIONS, REUNIONS, SPECS
 from automations.sheets.google import GoogleSheetStore, Retry, store_from_config
 from automations.sheets.workbook import WorkbookStore
 from automations.tables import bind
 from automations.values import CellPatch, RowAppend, RowKey, SheetLayout
+from tests.fakes.clock import FakeTime
 from tests.fakes.sheets_api import PREFIXES, FakeSheetsAdapter, make_adapter, to_serial
 
 ACCOUNT = "passerelle@agence-test.iam.gserviceaccount.com"
 HEADERS = list(ORIENTATIONS.layout().headers)
 LAYOUTS = {ORIENTATIONS.name: ORIENTATIONS.layout(), REUNIONS.name: REUNIONS.layout()}
-
-
-class FakeTime:
-    """A clock that only moves when the store sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+SHEET_NAMES = {key: spec.name for key, spec in SPECS.items()}
 
 
 @pytest.fixture
@@ -277,7 +264,7 @@ def test_a_429_storm_that_does_not_end_stops_within_the_budget_having_written_no
             [RowAppend("Orientations", {"Référence": "N1", "Nom": "Jamais"})],
         )
     message = str(error.value)
-    assert "429" in message and "nothing was written" in message and book.id in message
+    assert "429" in message and "rien n'a été écrit" in message and book.id in message
     assert fake_time.now <= retry.budget_seconds
     assert fake_time.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0]  # the next wait (32 s) would overrun 60 s
     assert book.sheet("Orientations").rows("FORMULA") == before
@@ -294,7 +281,7 @@ def test_server_errors_are_retried_but_an_append_is_not_repeated(adapter, client
             [state_patch("R0001", "écrit")],
             [RowAppend("Orientations", {"Référence": "N1", "Nom": "Peut-être"})],
         )
-    assert "500" in str(error.value) and "were not added" in str(error.value)
+    assert "500" in str(error.value) and "n'ont pas été ajoutées" in str(error.value)
     assert adapter.count("values.append") == 1
     assert book.sheet("Orientations").cell(f"{column('État')}2").value == "écrit"
 
@@ -312,13 +299,13 @@ def test_403_says_which_address_to_share_the_spreadsheet_with(adapter, client, b
     with pytest.raises(SheetAccessError) as error:
         make_store(client, book.id, retry).read(["Orientations"])
     assert str(error.value) == (
-        f"Google refused access to spreadsheet {book.id}: share the spreadsheet with {ACCOUNT} "
-        "as editor, then run again."
+        f"Google refuse l'accès au classeur {book.id} : partagez le classeur avec {ACCOUNT} "
+        "en tant qu'éditeur, puis relancez."
     )
 
 
 def test_404_says_there_is_no_such_spreadsheet(client, retry):
-    with pytest.raises(SheetAccessError, match="There is no spreadsheet with the key nope"):
+    with pytest.raises(SheetAccessError, match="Aucun classeur Google n'a la clé nope"):
         make_store(client, "nope", retry).read(["Orientations"])
 
 
@@ -397,7 +384,7 @@ def test_store_from_config_routes_each_sheet_to_its_spreadsheet(adapter, client,
         f'spreadsheets = {{ reunions = "{cooperative.id}" }}\nretry_budget_seconds = 5\n',
         encoding="utf-8",
     )
-    store = store_from_config(config_module.load(path), client=client)
+    store = store_from_config(config_module.load(path), SHEET_NAMES, client=client)
     store.read(["Orientations", "Réunions"])
     assert [c.spreadsheet_id for c in adapter.calls if c.endpoint == "values.batchGet"] == [
         book.id,
@@ -413,7 +400,7 @@ def test_a_missing_key_file_is_a_configuration_error(tmp_path, monkeypatch):
     path.write_text('[sheets]\nbackend = "google"\n[sheets.google]\nspreadsheet = "abc"\n', encoding="utf-8")
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     with pytest.raises(ConfigError, match="GOOGLE_APPLICATION_CREDENTIALS"):
-        store_from_config(config_module.load(path))
+        store_from_config(config_module.load(path), SHEET_NAMES)
 
 
 # -- a whole job through gspread and the fake ----------------------------------------------------

@@ -205,7 +205,7 @@ def test_emails_sent_before_the_sheet_write_failed_are_not_resent_and_the_rows_a
         project.adapter.fail_next(
             403, when=lambda call: call.endpoint == "values.batchUpdate" and call.spreadsheet_id == agency
         )
-        transport, refusal = None, "share the spreadsheet"
+        transport, refusal = None, "partagez le classeur"
     with pytest.raises(SheetError, match=refusal):
         project.run(transport=transport)
     assert len(project.emails()) == 2
@@ -307,7 +307,7 @@ def test_rows_lost_in_the_cooperatives_spreadsheet_are_added_by_the_next_run_onc
     project.adapter.fail_next(
         500, when=lambda call: call.endpoint == "values.append" and call.spreadsheet_id == cooperative
     )
-    with pytest.raises(SheetError, match="were not added"):
+    with pytest.raises(SheetError, match="n'ont pas été ajoutées"):
         project.run()
     assert [r["Session"] for r in project.rows()] == ["A", "A"]  # the agency's sheet was written
     assert project.rows("Suivi") == []

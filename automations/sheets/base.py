@@ -2,8 +2,9 @@
 
 A backend only moves grids of cell values in and out. Everything that gives them meaning
 (matching headers, parsing cells, finding the row a patch belongs to) is shared code in
-``automations.sheets.locate`` and ``automations.headers``, so every backend behaves the same and
-reports the same errors.
+``automations.sheets.writer`` (with ``locate``) and ``automations.headers``, so every backend
+behaves the same and reports the same errors. ``automations.sheets.memory.MemoryStore`` is the
+whole protocol in memory; tests/contract holds every implementation to it.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """One read and one write per run, whatever the number of jobs.
 
 Jobs run one after the other and each must see what the previous ones wrote (a Non frees a seat
-before invitations are planned). This store reads every sheet of the run once, answers the jobs'
-reads from memory with their writes applied, and hands all writes to the real store in one batch
-at the end, where rows are located afresh by Référence. Emails already sent before a failed flush
-are in the send journal, from which the next run repairs the sheets.
+before invitations are planned). This store reads every sheet of the run once into a
+``MemoryStore``, answers the jobs' reads from it with their writes applied, and hands all writes
+to the real store in one batch at the end, where rows are located afresh by Référence. Emails
+already sent before a failed flush are in the send journal, from which the next run repairs the
+sheets.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import copy
 from collections.abc import Mapping, Sequence
 
 from automations.sheets.base import SheetStore
-from automations.sheets.locate import plan_positional_writes
+from automations.sheets.memory import MemoryStore
 from automations.values import CellPatch, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
 
 
@@ -21,20 +22,25 @@ class BufferedStore:
     def __init__(self, store: SheetStore, sheets: Sequence[str], create: Sequence[SheetLayout] = ()) -> None:
         """``create``: sheets Passerelle fills, made (with their headers) only when first written."""
         self.store = store
-        self.grids = store.read(list(dict.fromkeys([*sheets, *(layout.name for layout in create)])))
-        self.missing = [layout for layout in create if self.grids[layout.name] is None]
-        for layout in self.missing:
-            self.grids[layout.name] = [list(layout.headers)]
+        names = list(dict.fromkeys([*sheets, *(layout.name for layout in create)]))
+        grids = store.read(names)
+        self.read_already = set(names)
+        self.missing = [layout for layout in create if grids[layout.name] is None]
+        self.memory = MemoryStore(grids)
+        self.memory.ensure(self.missing)
         self.layouts: dict[str, SheetLayout] = {}
         self.patches: list[CellPatch] = []
         self.appends: list[RowAppend] = []
         self.replaced: dict[str, tuple[SheetLayout, Grid, ChartSpec | None]] = {}
 
+    @property
+    def pending(self) -> bool:
+        """Whether anything written or replaced still waits for ``flush``."""
+        return bool(self.patches or self.appends or self.replaced)
+
     def read(self, sheets: Sequence[str]) -> dict[str, Grid | None]:
-        missing = [name for name in sheets if name not in self.grids]
-        if missing:
-            self.grids.update(self.store.read(missing))
-        return {name: copy.deepcopy(self.grids[name]) for name in sheets}
+        self._read_once(sheets)
+        return self.memory.read(sheets)
 
     def write(
         self,
@@ -42,16 +48,9 @@ class BufferedStore:
         patches: Sequence[CellPatch],
         appends: Sequence[RowAppend] = (),
     ) -> WriteResult:
-        result = WriteResult()
-        for name in dict.fromkeys([*(p.sheet for p in patches), *(a.sheet for a in appends)]):
-            grid = self.grids.get(name) or [[]]
-            mine = [p for p in patches if p.sheet == name]
-            writes = plan_positional_writes(
-                grid, layouts[name], mine, [a for a in appends if a.sheet == name]
-            )
-            _apply(grid, writes)
-            self.grids[name] = grid
-            result.unresolved.extend(writes.unresolved)
+        """Applied now for later reads; a patch that finds no row here is returned, never sent."""
+        self._read_once([*(p.sheet for p in patches), *(a.sheet for a in appends)])
+        result = self.memory.write(layouts, patches, appends)
         self.layouts.update(layouts)
         unresolved = set(map(id, result.unresolved))
         self.patches.extend(p for p in patches if id(p) not in unresolved)
@@ -59,8 +58,9 @@ class BufferedStore:
         return result
 
     def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
-        self.grids[layout.name] = copy.deepcopy(grid)
-        self.replaced[layout.name] = (layout, grid, chart)
+        self.memory.replace(layout, grid, chart)
+        self.read_already.add(layout.name)
+        self.replaced[layout.name] = (layout, copy.deepcopy(grid), chart)
 
     def flush(self) -> WriteResult:
         """Everything the jobs wrote, in one batch per spreadsheet; then the rewritten sheets."""
@@ -80,15 +80,9 @@ class BufferedStore:
         self.replaced = {}
         return result
 
-
-def _apply(grid: Grid, writes) -> None:
-    def cell(row: int, column: int, value) -> None:
-        while len(grid) <= row:
-            grid.append([])
-        line = grid[row]
-        while len(line) <= column:
-            line.append(None)
-        line[column] = value
-
-    for row, column, value in [*writes.in_place(), *writes.added()]:
-        cell(row, column, value)
+    def _read_once(self, sheets: Sequence[str]) -> None:
+        """Sheets not read yet come from the real store, once."""
+        unread = [name for name in dict.fromkeys(sheets) if name not in self.read_already]
+        if unread:
+            self.memory.load(self.store.read(unread))
+            self.read_already.update(unread)

@@ -1,7 +1,8 @@
 """Turning row-keyed patches into positions on a freshly read grid: shared by every backend.
 
-Backends call this on the grid they read right before writing, so a row found here is where the
-row is now, even if a person sorted the sheet or inserted rows since the run's first read.
+``automations.sheets.writer`` calls this on the grid a backend read right before writing, so a
+row found here is where the row is now, even if a person sorted the sheet or inserted rows since
+the run's first read.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -23,10 +25,14 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from automations.errors import SheetError
-from automations.sheets.locate import PositionalWrites, plan_positional_writes
+from automations.sheets import writer
+from automations.sheets.locate import PositionalWrites
 from automations.tables import column_letter
 from automations.values import CellPatch, CellValue, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
 
+UNREADABLE = (OSError, KeyError, ValueError, EOFError, SyntaxError, zipfile.BadZipFile, zlib.error)
+"""What openpyxl raises on a file that is not a whole .xlsx (SyntaxError: XML parse errors)."""
+XLSX_SIGNATURE = b"PK\x03\x04"
 DATE_FORMAT = "DD/MM/YYYY"
 DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
 
@@ -50,8 +56,8 @@ class WorkbookStore:
             raise SheetError(f"Le classeur {self.path} est introuvable : lancez « passerelle setup ».")
         try:
             return openpyxl.load_workbook(self.path)
-        except (OSError, KeyError, ValueError) as error:
-            raise SheetError(f"Le classeur {self.path.name} ne peut pas être lu ({error}).") from None
+        except UNREADABLE as error:
+            raise _unreadable(self.path, error) from None
 
     def _save(self, workbook: Workbook) -> None:
         prefix = f".{self.path.stem}-"
@@ -83,30 +89,21 @@ class WorkbookStore:
         if not patches and not appends:
             return WriteResult()
         workbook = self._load()
-        result = WriteResult()
-        for name in dict.fromkeys([*(p.sheet for p in patches), *(a.sheet for a in appends)]):
+        sheets = {}
+        for name in writer.sheets_written(patches, appends):
             if name not in workbook.sheetnames:
-                raise SheetError(f"La feuille « {name} » a disparu du classeur pendant l'exécution.")
-            sheet = workbook[name]
-            writes = plan_positional_writes(
-                _grid(sheet),
-                layouts[name],
-                [p for p in patches if p.sheet == name],
-                [a for a in appends if a.sheet == name],
-            )
-            _apply(sheet, writes)
-            result.unresolved.extend(writes.unresolved)
+                raise writer.vanished(name)
+            sheets[name] = workbook[name]
+        grids = {name: _grid(sheet) for name, sheet in sheets.items()}
+        located = writer.locate(grids, layouts, patches, appends)
+        for name, writes in located.sheets.items():
+            _apply(sheets[name], writes)
         self._save(workbook)
-        return result
+        return located.result
 
     def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
         workbook = self._load()
-        if layout.name in workbook.sheetnames:
-            sheet = workbook[layout.name]
-            sheet.delete_rows(1, sheet.max_row)
-            sheet._charts = []  # the previous run's chart: openpyxl has no public way to remove one
-        else:
-            sheet = workbook.create_sheet(layout.name)
+        sheet = _fresh_sheet(workbook, layout.name)
         for r, row in enumerate(grid, start=1):
             for c, value in enumerate(row, start=1):
                 _set(sheet.cell(r, c), value)
@@ -128,6 +125,31 @@ class WorkbookStore:
             _create(workbook, layout)
         if missing or not self.path.exists():
             self._save(workbook)
+
+
+def _unreadable(path: Path, error: BaseException) -> SheetError:
+    """Why a workbook cannot be opened, said as what to do about it."""
+    if isinstance(error, PermissionError):
+        return SheetError(
+            f"Le classeur {path} ne peut pas être ouvert : donnez à Passerelle le droit de le lire "
+            "et de le modifier."
+        )
+    with open(path, "rb") as stream:
+        start = stream.read(len(XLSX_SIGNATURE))
+    if not start:
+        return SheetError(
+            f"Le classeur {path} est vide (0 octet) : remettez une sauvegarde, ou supprimez-le et "
+            "lancez « passerelle setup » pour en créer un neuf."
+        )
+    if start != XLSX_SIGNATURE:
+        return SheetError(
+            f"Le classeur {path} n'est pas au format .xlsx (peut-être un fichier CSV renommé) : "
+            "ouvrez-le dans un tableur et enregistrez-le au format « Classeur Excel (.xlsx) »."
+        )
+    return SheetError(
+        f"Le classeur {path} est endommagé (fichier tronqué ou mal copié) : remettez une sauvegarde, "
+        "ou ouvrez-le dans un tableur qui sait le réparer et enregistrez-le au format .xlsx."
+    )
 
 
 def _grid(sheet: Worksheet) -> Grid:
@@ -154,6 +176,25 @@ def _apply(sheet: Worksheet, writes: PositionalWrites) -> None:
         _set(sheet.cell(row + 1, column + 1), value)
     for column, _ in writes.new_headers:
         sheet.cell(1, column + 1).font = Font(bold=True)
+
+
+def _fresh_sheet(workbook: Workbook, name: str) -> Worksheet:
+    """An empty sheet in place of ``name``, at its position, with its column widths and frozen panes.
+
+    Recreating it is openpyxl's public way to drop the previous run's chart with its cells.
+    """
+    if name not in workbook.sheetnames:
+        return workbook.create_sheet(name)
+    old = workbook[name]
+    index, was_active = workbook.index(old), workbook.active is old
+    workbook.remove(old)
+    sheet = workbook.create_sheet(name, index)
+    for letter, dimension in old.column_dimensions.items():
+        sheet.column_dimensions[letter].width = dimension.width
+    sheet.freeze_panes = old.freeze_panes
+    if was_active:
+        workbook.active = sheet
+    return sheet
 
 
 def _bar_chart(sheet: Worksheet, spec: ChartSpec) -> BarChart:

@@ -1,26 +1,24 @@
 """The SheetStore contract: one suite, run on every backend.
 
-``store_factory`` seeds sheets (as a person would type them) in a real .xlsx workbook, or in a
-spreadsheet of the fake Sheets API read and written by GoogleSheetStore through gspread, and
-returns the store with the hands of a person editing the sheets between a read and a write.
-Every test below holds for both: a behaviour that differs is a bug of one backend.
+``store_factory`` (tests/contract/conftest.py) seeds sheets, as a person would type them, in
+memory, in a real .xlsx workbook, or in a spreadsheet of the fake Sheets API read and written by
+GoogleSheetStore through gspread, and returns the store with the hands of a person editing the
+sheets between a read and a write. Every test below holds for all three: a behaviour that
+differs is a bug of one backend.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 
 import pytest
 
 from automations.cells import parse_datetime
-from automations.sheets.base import SheetStore
+from automations.errors import SheetError
 from automations.tables import fingerprint
-from automations.values import CellPatch, CellValue, ChartSpec, Grid, RowAppend, RowKey, SheetLayout
-from tests.conftest import BACKENDS, GoogleSheets, WorkbookSheets
+from automations.values import CellPatch, CellValue, ChartSpec, RowAppend, RowKey, SheetLayout
+from tests.contract.backends import SHEET, Backend, trimmed
 
-SHEET = "Personnes"
 LAYOUT = SheetLayout(
     SHEET,
     ("Référence", "Nom", "Conseiller·ère", "État", "Envoyé le"),
@@ -33,62 +31,6 @@ PEOPLE = [
     ["R2", "Bastien", "Nadia Benali"],
     ["R3", "Chloé", "Sophie Le Goff"],
 ]
-
-
-@dataclass
-class Backend:
-    """A store over seeded sheets, and a person (``sheets``) editing them behind its back."""
-
-    name: str
-    store: SheetStore
-    sheets: WorkbookSheets | GoogleSheets
-
-    def grid(self, sheet: str = SHEET) -> Grid | None:
-        """Read afresh through a store, trailing empty cells and rows trimmed (as Google does)."""
-        grid = self.store.read([sheet])[sheet]
-        return None if grid is None else trimmed(grid)
-
-    def by_reference(self, sheet: str = SHEET) -> dict[str, dict[str, CellValue]]:
-        grid = self.grid(sheet)
-        assert grid is not None
-        headers = grid[0]
-        return {
-            row[0]: dict(zip(headers, row + [None] * (len(headers) - len(row)), strict=True))
-            for row in grid[1:]
-            if row and row[0]
-        }
-
-
-def trimmed(grid: Grid) -> Grid:
-    rows = []
-    for row in grid:
-        row = list(row)
-        while row and row[-1] in (None, ""):
-            row.pop()
-        rows.append(row)
-    while rows and not rows[-1]:
-        rows.pop()
-    return rows
-
-
-StoreFactory = Callable[..., Backend]
-
-
-@pytest.fixture(params=BACKENDS)
-def store_factory(request: pytest.FixtureRequest, tmp_path) -> StoreFactory:
-    """``make(sheets, locale="fr_FR")``: the backend with ``sheets`` (name → rows, headers first)
-    typed in; ``locale`` is the Google spreadsheet's (a workbook has none)."""
-
-    def make(sheets: Mapping[str, Sequence[Sequence[CellValue]]], locale: str = "fr_FR") -> Backend:
-        if request.param == "workbook":
-            handle = WorkbookSheets(tmp_path / "contract.xlsx")
-            handle.seed(sheets)
-        else:
-            handle = GoogleSheets()
-            handle.seed(sheets, locale=locale)
-        return Backend(request.param, handle.store(), handle)
-
-    return make
 
 
 @pytest.fixture
@@ -387,3 +329,15 @@ def test_replace_rewrites_a_sheet_whole_with_its_chart(people):
     assert people.sheets.formulas("Synthèse") == []
     assert people.grid() == [HEADERS, *PEOPLE]
     assert people.grid("Autre") == [["Clé", "Valeur"], ["a", 1]]
+
+
+def test_writing_to_a_sheet_that_is_gone_names_it_and_writes_nothing(people):
+    gone = SheetLayout("Disparue", ("Référence", "Nom"))
+    before = people.sheets.snapshot()
+    with pytest.raises(SheetError, match="La feuille « Disparue » a disparu du classeur"):
+        people.store.write(
+            {"Disparue": gone, **LAYOUTS},
+            [patch("R1", "État", "écrit")],
+            [RowAppend("Disparue", {"Référence": "R1"})],
+        )
+    assert people.sheets.snapshot() == before

@@ -18,6 +18,8 @@ Test controls on the adapter:
 - ``adapter.calls`` / ``adapter.count("values.batchGet")``: every request seen, by endpoint name;
 - ``adapter.fail_next(429, times=3, when="values.batchUpdate")``: answer with an error instead
   (``times=None``: until ``reset_failures()``);
+- ``adapter.disabled_in_project = "123"``: every Sheets request answers the 403 of an API not
+  enabled in that Cloud project;
 - ``adapter.on("values.batchUpdate", hook, skip=1)``: run ``hook(adapter, call)`` before a
   request is handled (a person sorting rows between a read and a write);
 - ``adapter.create_spreadsheet(...)`` / ``adapter.spreadsheet(key)``: direct access to the cells
@@ -92,6 +94,52 @@ class ApiError(Exception):
                 "status": _STATUS_NAMES.get(code, "UNKNOWN"),
             }
         }
+
+
+def service_disabled(project: str) -> ApiError:
+    """The 403 of a Cloud project where the Sheets API is not enabled.
+
+    Not in the recordings (their project had it on): the message is the one Google has sent for
+    years (quoted in many public bug reports), the details follow Google's documented
+    google.rpc.ErrorInfo for SERVICE_DISABLED (unverified field by field).
+    """
+    activation = (
+        f"https://console.developers.google.com/apis/api/sheets.googleapis.com/overview?project={project}"
+    )
+    message = (
+        f"Google Sheets API has not been used in project {project} before or it is disabled. Enable it "
+        f"by visiting {activation} then retry. If you enabled this API recently, wait a few minutes "
+        "for the action to propagate to our systems and retry."
+    )
+    return ApiError(
+        403,
+        body={
+            "error": {
+                "code": 403,
+                "message": message,
+                "status": "PERMISSION_DENIED",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "SERVICE_DISABLED",
+                        "domain": "googleapis.com",
+                        "metadata": {
+                            "consumer": f"projects/{project}",
+                            "service": "sheets.googleapis.com",
+                            "serviceTitle": "Google Sheets API",
+                            "activationUrl": activation,
+                        },
+                    },
+                    {
+                        "@type": "type.googleapis.com/google.rpc.Help",
+                        "links": [
+                            {"description": "Google developers console API activation", "url": activation}
+                        ],
+                    },
+                ],
+            }
+        },
+    )
 
 
 def error_body(code: int, message: str | None = None) -> dict:
@@ -796,6 +844,7 @@ class FakeSheetsAdapter(BaseAdapter):
         self._hooks: list[_Hook] = []
         self._ids = itertools.count(1)
         self.account_email = "passerelle-tests@example.iam.gserviceaccount.com"
+        self.disabled_in_project: str | None = None  # a project number: the Sheets API is off there
 
     def create_spreadsheet(
         self,
@@ -900,6 +949,8 @@ class FakeSheetsAdapter(BaseAdapter):
         try:
             if call.endpoint.startswith("drive."):
                 return 200, handler(call, *args)
+            if self.disabled_in_project:
+                raise service_disabled(self.disabled_in_project)
             book = self.spreadsheets.get(args[0])
             if book is None:
                 raise ApiError(404)
