@@ -30,7 +30,7 @@ from google.oauth2.credentials import Credentials
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from automations import config as config_module
-from automations import runner
+from automations import runner, wiring
 from automations.cells import parse_datetime, text
 from automations.schema import ORIENTATIONS, REUNIONS
 from automations.sheets.base import SheetStore
@@ -288,8 +288,7 @@ class GoogleSheets:
 
     def store(self, config: config_module.Config | None = None) -> GoogleSheetStore:
         if config is not None:
-            names = {key: spec.name for key, spec in runner.specs(config).items()}
-            return store_from_config(config, names, client=self.client)
+            return store_from_config(config, wiring.sheet_names(config), client=self.client)
         assert self.default is not None
         return GoogleSheetStore(
             self.client,
