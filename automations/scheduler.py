@@ -31,14 +31,13 @@ import schedule
 
 from automations import runner
 from automations.apply import Outcome
-from automations.config import Config, ScheduleConfig
+from automations.config import Config
 from automations.errors import AlreadyRunningError, ConfigError, PasserelleError
+from automations.jobs.registry import JOBS
 from automations.report import format_outcome
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-JOB_ORDER = tuple(f.name for f in dataclasses.fields(ScheduleConfig))
-"""Every job the product has, in the order `passerelle run` runs them (PRODUCT.md §3)."""
 MAX_SLEEP = 60.0
 MIN_SLEEP = 1.0
 EXAMPLES = '"every 15 minutes from 07:00 to 20:00", "daily at 09:00", "monday at 08:00" or "off"'
@@ -101,11 +100,21 @@ def parse_rule(text: str) -> tuple[Slot, ...]:
     raise ValueError(rule)
 
 
+def rule_text(config: Config, name: str) -> str:
+    """The job's rule: its ``[schedule]`` override, else the registry's default."""
+    return config.schedule.get(name, JOBS[name].schedule)
+
+
 def rules(config: Config) -> dict[str, tuple[Slot, ...]]:
-    """Every job's slots from ``[schedule]``, in run order; a rule not understood is a ConfigError."""
+    """Every job's slots, in run order; an unknown job or a rule not understood is a ConfigError."""
+    unknown = sorted(set(config.schedule) - set(JOBS))
+    if unknown:
+        raise ConfigError(
+            f"{config.path}: schedule.{unknown[0]} n'est pas une tâche connue (tâches : {', '.join(JOBS)})."
+        )
     result = {}
-    for name in JOB_ORDER:
-        text = getattr(config.schedule, name)
+    for name in JOBS:
+        text = rule_text(config, name)
         try:
             result[name] = parse_rule(text)
         except ValueError:
@@ -204,7 +213,7 @@ def digests_never_due(config: Config, slots: tuple[Slot, ...] | None = None) -> 
     if any((day, slot.at) >= due for slot, each in zip(slots, days, strict=True) for day in each):
         return None
     return (
-        f"schedule.digests = {config.schedule.digests!r} never runs after followups.digest_weekday = "
+        f"schedule.digests = {rule_text(config, 'digests')!r} never runs after followups.digest_weekday = "
         f"{follow.digest_weekday} and digest_hour = {follow.digest_hour} in the week: advisors would get "
         "no digest; make them agree"
     )
@@ -252,7 +261,7 @@ class Service:
 
     def describe(self) -> str:
         names = dict.fromkeys(tag for job in self.scheduler.jobs for tag in job.tags)
-        return "; ".join(f"{name} {getattr(self.config.schedule, name)}" for name in names) or "nothing"
+        return "; ".join(f"{name} {rule_text(self.config, name)}" for name in names) or "nothing"
 
     def run_job(self, name: str) -> None:
         if self.stopping.is_set():

@@ -264,10 +264,15 @@ def test_serve_warns_when_the_digest_schedule_can_never_send_one(project, caplog
     assert any("advisors would get no digest" in r.getMessage() for r in caplog.records) is warned
 
 
-def test_an_unknown_job_in_schedule_is_a_config_error(project):
+def test_an_unknown_job_in_schedule_is_a_config_error_naming_the_file_and_key(project):
     project.create([referral(1)], [session("A", 7, 5)], extra_config='[schedule]\ninvitation = "off"\n')
-    with pytest.raises(ConfigError, match=r"schedule\.invitation is not a known setting"):
-        config_module.load(project.config_path)
+    config = config_module.load(project.config_path)
+    with pytest.raises(ConfigError) as error:
+        scheduler.Service(config)
+    assert str(error.value) == (
+        f"{project.config_path}: schedule.invitation n'est pas une tâche connue "
+        "(tâches : invitations, rsvp, reminders, followups, suivi, summary, digests)."
+    )
 
 
 def test_with_the_real_runner_a_busy_lock_is_retried_at_the_next_slot_and_each_email_goes_once(
@@ -384,7 +389,7 @@ def test_run_with_log_file_keeps_what_it_printed_and_why_it_could_not_run(projec
     lines = log_file.read_text(encoding="utf-8").splitlines()
     assert [line.split(" ", 2)[1] for line in lines] == ["INFO", "INFO", "INFO", "INFO", "ERROR"]
     assert lines[1].split(" ", 2)[2].startswith("invitations: 1 email(s) sent (invitation × 1)")
-    assert "No configuration file at" in lines[4]
+    assert "Aucun fichier de configuration à" in lines[4]
     assert "invitations: 1 email(s) sent" in done.stdout, "stdout is unchanged"
 
 
