@@ -129,6 +129,13 @@ def test_smtp_credentials_are_both_named_or_neither_and_never_sent_unencrypted(t
     assert problem in str(error.value)
 
 
+def test_one_smtp_timeout_default_whoever_builds_the_transport(tmp_path):
+    from automations.mail.smtp import transport_from_config
+
+    config = load(write(tmp_path, '[mail]\ntransport = "smtp"\n'))
+    assert transport_from_config(config, environ={}).config.timeout_seconds == 30.0
+
+
 def test_schedule_overrides_are_kept_as_written_for_the_scheduler_to_check(tmp_path):
     config = load(write(tmp_path, '[schedule]\ndigests = "friday at 16:00"\nunknown = "off"\n'))
     assert config.schedule == {"digests": "friday at 16:00", "unknown": "off"}
