@@ -2,7 +2,8 @@
 
 Validates the configuration, the presence of credentials, every sheet's headers and rows (through
 the same planning code the jobs use, so check and run never disagree), and renders every template
-against sample data. Touches no sheet and sends nothing.
+against sample data. Touches no sheet and sends nothing (with SMTP, it opens a session, logs in
+and says QUIT).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from automations.config import Config
 from automations.errors import PasserelleError
 from automations.jobs.registry import email_kinds
 from automations.jobs.samples import sample
+from automations.mail import smtp
 from automations.plan import Problem
 
 
@@ -60,10 +62,26 @@ def _credentials(config: Config) -> list[str]:
                 "ou GOOGLE_APPLICATION_CREDENTIALS."
             )
     if config.mail.transport == "smtp":
-        for name in (config.mail.smtp.username_env, config.mail.smtp.password_env):
-            if name and not os.environ.get(name):
-                missing.append(f"La variable d'environnement {name} (identifiants SMTP) n'est pas définie.")
+        unset = [
+            n
+            for n in (config.mail.smtp.username_env, config.mail.smtp.password_env)
+            if n and not os.environ.get(n)
+        ]
+        for name in unset:
+            missing.append(f"La variable d'environnement {name} (identifiants SMTP) n'est pas définie.")
+        if not unset:
+            missing.extend(_smtp_session(config))
     return missing
+
+
+def _smtp_session(config: Config) -> list[str]:
+    """Open a real SMTP session (TLS, login) and close it, sending nothing: a wrong password or an
+    untrusted certificate shows here, not in the middle of the first run."""
+    try:
+        smtp.probe(config)
+    except PasserelleError as error:
+        return [str(error)]
+    return []
 
 
 def check(config: Config, now: datetime) -> Report:

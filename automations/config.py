@@ -1,9 +1,11 @@
-"""The configuration file (TOML) as frozen dataclasses, validated when loaded.
+"""The configuration file (TOML) as frozen dataclasses, validated once, when loaded.
 
-Every mistake is one sentence naming the file and the key: an unknown key, a wrong type, a
-missing file. Relative paths are relative to the configuration file, so a config works from any
-working directory. Secrets never live here: only the names of environment variables or files
-that hold them.
+Every mistake is one French sentence naming the file and the key: an unknown key, a wrong type, a
+value out of its bounds, a missing file. Bounds are declared beside each field
+(``Annotated[int, at_least(0)]``) and checked in the same pass as types, so the code that reads a
+section trusts it as it is and never re-checks or re-types it. Relative paths are relative to the
+configuration file, so a config works from any working directory. Secrets never live here: only
+the names of environment variables or files that hold them.
 """
 
 from __future__ import annotations
@@ -13,14 +15,37 @@ import os
 import tomllib
 import types
 import typing
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from automations.errors import ConfigError
 
 ENV_VAR = "PASSERELLE_CONFIG"
 DEFAULT_PATH = Path("config/passerelle.toml")
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A condition a value must meet, and how to say it in French after « doit être »."""
+
+    holds: Callable[[Any], bool]
+    requirement: str
+
+
+def at_least(low: int) -> Bound:
+    return Bound(lambda value: value >= low, f"supérieur ou égal à {low}")
+
+
+def between(low: int, high: int) -> Bound:
+    return Bound(lambda value: low <= value <= high, f"compris entre {low} et {high}")
+
+
+POSITIVE = Bound(lambda value: value > 0, "strictement positif")
+HOST_NAME = Bound(
+    lambda value: bool(value) and not any(c.isspace() for c in value), "un nom d'hôte non vide, sans espace"
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +64,7 @@ class GoogleConfig:
     """URL or key of the spreadsheet holding every sheet not listed in ``spreadsheets``."""
     spreadsheets: dict[str, str] = field(default_factory=dict)
     """Per logical sheet (orientations, reunions, suivi…): URL or key of its own spreadsheet."""
-    retry_budget_seconds: float = 120.0
+    retry_budget_seconds: Annotated[float, POSITIVE] = 120.0
 
 
 @dataclass(frozen=True)
@@ -51,20 +76,48 @@ class SheetsConfig:
     google: GoogleConfig = field(default_factory=GoogleConfig)
 
 
+DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+
+
 @dataclass(frozen=True)
 class SmtpConfig:
-    host: str = "localhost"
-    port: int = 587
+    """Where and how to hand emails over (automations/mail/smtp reads it as it is)."""
+
+    host: Annotated[str, HOST_NAME] = "localhost"
+    port: Annotated[int, between(1, 65535)] | None = None
+    """587 for starttls, 465 for tls, 25 for none when absent."""
     security: Literal["starttls", "tls", "none"] = "starttls"
     username_env: str = ""
+    """Names of the environment variables holding the login; both or neither."""
     password_env: str = ""
     ca_file: Path | None = None
-    timeout_seconds: float = 30.0
-    rate_per_minute: int = 0
+    """Replaces the system's authorities with a private one; verification cannot be turned off."""
+    timeout_seconds: Annotated[float, POSITIVE] = 30.0
+    rate_per_minute: Annotated[int, at_least(0)] = 0
+    """At most that many messages in any 60 seconds; 0 for no limit."""
     bounce_address: str = ""
     """Envelope sender (where bounces go); the From address when empty."""
     local_hostname: str = ""
     """Name given in EHLO; the machine's name when empty."""
+
+    @property
+    def server_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.security]
+
+    def inconsistencies(self) -> Iterator[tuple[str, str]]:
+        if bool(self.username_env) != bool(self.password_env):
+            yield (
+                "username_env" if not self.username_env else "password_env",
+                "manque : l'authentification SMTP demande à la fois username_env et password_env "
+                "(les noms des deux variables d'environnement), ou aucun des deux pour un relais local",
+            )
+        if self.username_env and self.security == "none":
+            yield (
+                "security",
+                '= "none" ne peut pas servir avec un identifiant : Passerelle n\'envoie jamais de mot de '
+                'passe sur une connexion non chiffrée ; mettez "starttls" ou "tls", ou retirez '
+                "username_env et password_env pour un relais local",
+            )
 
 
 @dataclass(frozen=True)
@@ -82,7 +135,7 @@ class MailConfig:
 
 @dataclass(frozen=True)
 class InvitationsConfig:
-    min_notice_days: int = 2
+    min_notice_days: Annotated[int, at_least(0)] = 2
     session_title: str = "Réunion d'information collective"
 
 
@@ -103,35 +156,17 @@ class AnswersConfig:
 
 @dataclass(frozen=True)
 class FollowUpConfig:
-    reminder_days: int = 2
+    reminder_days: Annotated[int, at_least(0)] = 2
     """"rappel" this many days before the session."""
-    nudge_days: int = 2
+    nudge_days: Annotated[int, at_least(0)] = 2
     """"rappel_suivi" to the session's contact when Présence is still empty this many days after."""
-    digest_weekday: int = 0
+    digest_weekday: Annotated[int, between(0, 6)] = 0
     """Advisors' weekly digest: 0 = Monday … 6 = Sunday, from ``digest_hour`` on."""
-    digest_hour: int = 8
+    digest_hour: Annotated[int, between(0, 23)] = 8
     suivi_link: str = ""
     """Where staff open "Suivi" (a URL), shown in their reminder."""
     synthese_link: str = ""
     """Where advisors open "Synthèse", shown in their digest."""
-
-
-_EVERY_QUARTER = "every 15 minutes from 07:00 to 20:00"
-
-
-@dataclass(frozen=True)
-class ScheduleConfig:
-    """When `passerelle serve` runs each job, in Europe/Paris time (see automations/scheduler.py):
-    "every 15 minutes from 07:00 to 20:00", "daily at 09:00" (or "daily at 09:00, 14:00"),
-    "monday at 08:00", or "off"."""
-
-    invitations: str = _EVERY_QUARTER
-    rsvp: str = _EVERY_QUARTER
-    reminders: str = "daily at 09:00"
-    followups: str = "daily at 09:00"
-    suivi: str = _EVERY_QUARTER
-    summary: str = _EVERY_QUARTER
-    digests: str = "monday at 08:00"
 
 
 @dataclass(frozen=True)
@@ -144,7 +179,9 @@ class Config:
     invitations: InvitationsConfig = field(default_factory=InvitationsConfig)
     answers: AnswersConfig = field(default_factory=AnswersConfig)
     followups: FollowUpConfig = field(default_factory=FollowUpConfig)
-    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    schedule: dict[str, str] = field(default_factory=dict)
+    """Job name → when `passerelle serve` runs it, overriding the job's default; the job names and
+    rules are checked by automations/scheduler.py, which knows the jobs (this module must not)."""
 
 
 def locate(explicit: str | os.PathLike | None) -> Path:
@@ -155,13 +192,15 @@ def locate(explicit: str | os.PathLike | None) -> Path:
 def load(path: Path) -> Config:
     if not path.is_file():
         raise ConfigError(
-            f"No configuration file at {path}: pass --config FILE, set ${ENV_VAR}, "
-            "or run `passerelle demo` to see a working one."
+            f"Aucun fichier de configuration à {path} : indiquez --config FICHIER, définissez "
+            f"${ENV_VAR}, ou lancez `passerelle demo` pour en voir un qui fonctionne."
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path} is not valid TOML: {error}.") from None
+        raise ConfigError(
+            f"{path} n'est pas un fichier TOML valide ({error}) : corrigez la ligne indiquée."
+        ) from None
     return relative_defaults(
         _build(Config, {**data, "path": str(path.resolve())}, _Where(path.resolve(), ""))
     )
@@ -181,46 +220,62 @@ class _Where:
 
 def _build(cls: type, data: Any, where: _Where) -> Any:
     if not isinstance(data, dict):
-        where.fail("must be a table ([section])")
-    hints = typing.get_type_hints(cls)
+        where.fail("doit être une table ([section])")
+    hints = typing.get_type_hints(cls, include_extras=True)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
         known = ", ".join(sorted(names - {"path"}))
-        where.child(unknown[0]).fail(f"is not a known setting (known here: {known})")
+        where.child(unknown[0]).fail(f"n'est pas un réglage connu (réglages connus ici : {known})")
     values = {name: _convert(hints[name], value, where.child(name)) for name, value in data.items()}
-    return cls(**values)
+    section = cls(**values)
+    for key, problem in getattr(section, "inconsistencies", tuple)():
+        where.child(key).fail(problem)
+    return section
 
 
 def _convert(hint: Any, value: Any, where: _Where) -> Any:
     origin = typing.get_origin(hint)
+    if origin is Annotated:
+        inner, *bounds = typing.get_args(hint)
+        converted = _convert(inner, value, where)
+        for bound in bounds:
+            if not bound.holds(converted):
+                where.fail(f"doit être {bound.requirement}, pas {value!r}")
+        return converted
     if origin in (typing.Union, types.UnionType):
         inner = [h for h in typing.get_args(hint) if h is not type(None)]
         return _convert(inner[0], value, where)
     if origin is Literal:
         choices = typing.get_args(hint)
         if value not in choices:
-            where.fail(f"must be one of {', '.join(map(repr, choices))}, not {value!r}")
+            *others, last = map(repr, choices)
+            where.fail(f"doit valoir {', '.join(others)} ou {last}, pas {value!r}")
         return value
     if origin is dict:
         if not isinstance(value, dict):
-            where.fail("must be a table of names")
+            where.fail("doit être une table de noms")
         value_hint = typing.get_args(hint)[1]
         return {str(k): _convert(value_hint, v, where.child(str(k))) for k, v in value.items()}
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where)
     if hint is Path:
         if not isinstance(value, str) or not value:
-            where.fail("must be a path written as text")
+            where.fail("doit être un chemin écrit entre guillemets")
         return (where.file.parent / Path(value).expanduser()).resolve()
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        where.fail(f"must be {_TYPE_NAMES.get(hint, hint.__name__)}, not {value!r}")
+        where.fail(f"doit être {_TYPE_NAMES.get(hint, hint.__name__)}, pas {value!r}")
     return value
 
 
-_TYPE_NAMES = {str: "text in quotes", int: "a whole number", float: "a number", bool: "true or false"}
+_TYPE_NAMES = {
+    str: "du texte entre guillemets",
+    int: "un nombre entier",
+    float: "un nombre",
+    bool: "true ou false",
+}
 
 
 def relative_defaults(config: Config) -> Config:

@@ -1,17 +1,22 @@
 """`passerelle serve`: run each job at its slots, in Europe/Paris time, for months.
 
-The slots come from the ``[schedule]`` section of the config (defaults in
-``config.ScheduleConfig``). They are ``schedule`` jobs on a ``schedule.Scheduler`` of our own whose
-clock is injected and whose idea of "now" is the wall-clock time in Paris, whatever the machine's
-zone: "daily at 09:00" is 09:00 in Paris in winter and in summer. Sleeping is done in real
-seconds (computed through UTC, so the night of a daylight-saving change is neither an hour short
-nor an hour long) and never longer than ``max_sleep``, so a suspended laptop or a corrected clock
-is noticed within a minute.
+Each job's rule is its default in the job registry, unless ``[schedule]`` in the config overrides
+it. When a job is due is a pure function of Paris wall-clock time (``due``, ``next_slot``):
+"daily at 09:00" is 09:00 in Paris in winter and in summer, whatever the machine's zone. Sleeping
+is done in real seconds, computed through UTC, so the night of a daylight-saving change is neither
+an hour short nor an hour long, and never longer than ``max_sleep``, so a suspended laptop or a
+corrected clock is noticed within a minute. The clock and the sleep are injected, so tests never
+sleep.
+
+The ``schedule`` library is not used: its public API reads the machine's clock and zone, so it
+could neither keep Paris time nor be driven by an injected clock; what it would run is this
+module's loop of a dozen lines.
 
 A job that fails is logged in one line and simply runs again at its next slot: jobs are
 level-triggered, a late or repeated run loses nothing and doubles nothing. A machine that was off
-catches up at the next slot. SIGTERM or Ctrl-C sets a flag that the runner checks between two
-emails: the email in progress finishes, the sheet is written, and `serve` returns.
+runs each job whose slots it missed once when it wakes, then at its next slot. SIGTERM or Ctrl-C
+sets a flag that the runner checks between two emails: the email in progress finishes, the sheet
+is written, and `serve` returns.
 """
 
 from __future__ import annotations
@@ -21,26 +26,24 @@ import logging
 import re
 import signal
 import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import schedule
-
 from automations import runner
-from automations.config import Config, ScheduleConfig
+from automations.apply import Outcome
+from automations.config import Config
 from automations.errors import AlreadyRunningError, ConfigError, PasserelleError
+from automations.jobs.registry import JOBS
 from automations.report import format_outcome
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-JOB_ORDER = tuple(f.name for f in dataclasses.fields(ScheduleConfig))
-"""Every job the product has, in the order `passerelle run` runs them (PRODUCT.md §3)."""
 MAX_SLEEP = 60.0
 MIN_SLEEP = 1.0
-EXAMPLES = '"every 15 minutes from 07:00 to 20:00", "daily at 09:00", "monday at 08:00" or "off"'
+EXAMPLES = '"every 15 minutes from 07:00 to 20:00", "daily at 09:00", "monday at 08:00" ou "off"'
 
 log = logging.getLogger("passerelle.serve")
 
@@ -100,77 +103,59 @@ def parse_rule(text: str) -> tuple[Slot, ...]:
     raise ValueError(rule)
 
 
+def rule_text(config: Config, name: str) -> str:
+    """The job's rule: its ``[schedule]`` override, else the registry's default."""
+    return config.schedule.get(name, JOBS[name].schedule)
+
+
 def rules(config: Config) -> dict[str, tuple[Slot, ...]]:
-    """Every job's slots from ``[schedule]``, in run order; a rule not understood is a ConfigError."""
+    """Every job's slots, in run order; an unknown job or a rule not understood is a ConfigError."""
+    unknown = sorted(set(config.schedule) - set(JOBS))
+    if unknown:
+        raise ConfigError(
+            f"{config.path}: schedule.{unknown[0]} n'est pas une tâche connue (tâches : {', '.join(JOBS)})."
+        )
     result = {}
-    for name in JOB_ORDER:
-        text = getattr(config.schedule, name)
+    for name in JOBS:
+        text = rule_text(config, name)
         try:
             result[name] = parse_rule(text)
         except ValueError:
             raise ConfigError(
-                f"{config.path}: schedule.{name} = {text!r} is not a schedule: write {EXAMPLES}."
+                f"{config.path}: schedule.{name} = {text!r} n'est pas une règle comprise : "
+                f"écrivez {EXAMPLES}."
             ) from None
     return result
 
 
 # ---------------------------------------------------------------------------------------------
-# A schedule.Scheduler whose clock is injected and reads Paris wall-clock time.
+# When: pure functions of Paris wall-clock time (naive datetimes, like the sheets and the runner).
 
 
-class ParisJob(schedule.Job):
-    """A daily or weekly ``.at()`` job computed on the scheduler's Paris wall clock.
-
-    The library reads ``datetime.now()`` (the machine's zone) and needs pytz for ``at(.., tz)``;
-    these three methods are the only places it does, so they are redefined on the injected clock.
-    ``until()``, ``to()`` and sub-daily units are not used by Passerelle and not supported here.
-    """
-
-    scheduler: ParisScheduler
-
-    @property
-    def should_run(self) -> bool:
-        return self.scheduler.wall_now() >= self.next_run
-
-    def run(self):
-        result = self.job_func()
-        self.last_run = self.scheduler.wall_now()
-        self._schedule_next_run()
-        return result
-
-    def _schedule_next_run(self) -> None:
-        if self.at_time is None or self.unit not in ("days", "weeks") or self.interval != 1:
-            raise schedule.ScheduleValueError("ParisJob supports every().day.at() and every().<weekday>.at()")
-        now = self.scheduler.wall_now()
-        moment = now.replace(
-            hour=self.at_time.hour, minute=self.at_time.minute, second=self.at_time.second, microsecond=0
-        )
-        if self.start_day is not None:
-            moment += timedelta(days=(WEEKDAYS.index(self.start_day) - moment.weekday()) % 7)
-        period = timedelta(weeks=1) if self.start_day is not None else timedelta(days=1)
-        while moment <= now:
-            moment += period
-        self.next_run = moment
+def _on(slot: Slot, day: date) -> datetime | None:
+    if slot.weekday is not None and WEEKDAYS.index(slot.weekday) != day.weekday():
+        return None
+    return datetime.combine(day, slot.at)
 
 
-class ParisScheduler(schedule.Scheduler):
-    def __init__(self, clock: Clock = utc_now) -> None:
-        super().__init__()
-        self.clock = clock
+def next_slot(slots: Iterable[Slot], after: datetime) -> datetime | None:
+    """The first wall-clock moment strictly after ``after`` at which one of ``slots`` falls."""
+    slots = tuple(slots)
+    for offset in range(8):  # a weekly slot comes back within 7 days
+        moments = [m for slot in slots if (m := _on(slot, after.date() + timedelta(days=offset)))]
+        if later := [m for m in moments if m > after]:
+            return min(later)
+    return None
 
-    def wall_now(self) -> datetime:
-        return paris_wall_time(self.clock())
 
-    def every(self, interval: int = 1) -> ParisJob:
-        return ParisJob(interval, self)
+def due(schedule: Mapping[str, Sequence[Slot]], after: datetime, upto: datetime) -> list[str]:
+    """The jobs with a slot in (``after``, ``upto``], each once, in the mapping's (run) order."""
+    return [name for name, slots in schedule.items() if (at := next_slot(slots, after)) and at <= upto]
 
-    @property
-    def idle_seconds(self) -> float | None:
-        """Real seconds until the next slot: wall-clock times are compared through UTC."""
-        if not self.jobs:
-            return None
-        due = self.next_run.replace(tzinfo=PARIS).astimezone(UTC)
-        return (due - self.clock().astimezone(UTC)).total_seconds()
+
+def seconds_until(wall: datetime, instant: datetime) -> float:
+    """Real seconds from ``instant`` (aware) to Paris wall-clock ``wall``, through UTC."""
+    return (wall.replace(tzinfo=PARIS).astimezone(UTC) - instant.astimezone(UTC)).total_seconds()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,7 +165,7 @@ RunFunction = Callable[..., Sequence[object]]
 """``runner.run``'s signature: (config, job_names, now, *, stop) → results."""
 
 
-def outcome_lines(result: object) -> list[tuple[int, str]]:
+def outcome_lines(result: Outcome) -> list[tuple[int, str]]:
     """A result as log events: the summary line, then what needs a person's attention."""
     summary = format_outcome(dataclasses.replace(result, problems=[])).splitlines()
     first = summary[0] + (
@@ -201,14 +186,14 @@ def digests_never_due(config: Config, slots: tuple[Slot, ...] | None = None) -> 
     if any((day, slot.at) >= due for slot, each in zip(slots, days, strict=True) for day in each):
         return None
     return (
-        f"schedule.digests = {config.schedule.digests!r} never runs after followups.digest_weekday = "
+        f"schedule.digests = {rule_text(config, 'digests')!r} never runs after followups.digest_weekday = "
         f"{follow.digest_weekday} and digest_hour = {follow.digest_hour} in the week: advisors would get "
         "no digest; make them agree"
     )
 
 
 class Service:
-    """The scheduler loop; everything that touches time or the outside world is injectable."""
+    """The loop; everything that touches time or the outside world is injectable."""
 
     def __init__(
         self,
@@ -222,39 +207,43 @@ class Service:
         max_sleep: float = MAX_SLEEP,
     ) -> None:
         self.config = config
+        self.clock = clock
         self.run = run
         self.stopping = stop or threading.Event()
         self.sleep = sleep or self.stopping.wait
         self.max_sleep = max_sleep
-        self.scheduler = ParisScheduler(clock)
         slots = rules(config)
-        self.register(slots, runner.JOBS if available is None else available)
+        self.slots = self.scheduled(slots, JOBS if available is None else available)
         self.warn_if_digests_never_due(slots["digests"])
 
-    def register(self, slots: dict[str, tuple[Slot, ...]], available: Collection[str]) -> None:
+    @staticmethod
+    def scheduled(
+        slots: dict[str, tuple[Slot, ...]], available: Collection[str]
+    ) -> dict[str, tuple[Slot, ...]]:
         """In run order, so jobs due at the same minute run in the order of `passerelle run`."""
-        for name, job_slots in slots.items():
+        for name in slots:
             if name not in available:
                 log.debug("%s is not available in this version of Passerelle: not scheduled", name)
-                continue
-            for slot in job_slots:
-                builder = self.scheduler.every()
-                unit = getattr(builder, slot.weekday) if slot.weekday else builder.day
-                unit.at(f"{slot.at:%H:%M}").do(self.run_job, name).tag(name)
+        return {name: job_slots for name, job_slots in slots.items() if name in available and job_slots}
 
     def warn_if_digests_never_due(self, slots: tuple[Slot, ...]) -> None:
         problem = digests_never_due(self.config, slots)
         if problem:
             log.warning("%s", problem)
 
+    def wall_now(self) -> datetime:
+        return paris_wall_time(self.clock())
+
     def describe(self) -> str:
-        names = dict.fromkeys(tag for job in self.scheduler.jobs for tag in job.tags)
-        return "; ".join(f"{name} {getattr(self.config.schedule, name)}" for name in names) or "nothing"
+        return "; ".join(f"{name} {rule_text(self.config, name)}" for name in self.slots) or "nothing"
+
+    def next_run(self, after: datetime) -> datetime | None:
+        return next_slot((slot for slots in self.slots.values() for slot in slots), after)
 
     def run_job(self, name: str) -> None:
         if self.stopping.is_set():
             return
-        now = self.scheduler.wall_now().replace(microsecond=0)
+        now = self.wall_now().replace(microsecond=0)
         try:
             results = self.run(self.config, [name], now, stop=self.stopping.is_set)
         except AlreadyRunningError as error:
@@ -269,19 +258,26 @@ class Service:
                     log.log(level, line)
 
     def loop(self) -> None:
-        """Until the stop flag is set: run what is due, then sleep until the next slot."""
+        """Until the stop flag is set: run what fell due since the last look, then sleep until the
+        next slot. The wall clock going back (autumn's repeated hour) never runs a slot twice."""
+        checked = self.wall_now()
+        upcoming = self.next_run(checked)
         log.info(
             "passerelle serve started with %s (times are Europe/Paris): %s; next run %s",
             self.config.path,
             self.describe(),
-            f"{self.scheduler.next_run:%Y-%m-%d %H:%M}" if self.scheduler.jobs else "never",
+            f"{upcoming:%Y-%m-%d %H:%M}" if upcoming else "never",
         )
         while not self.stopping.is_set():
-            self.scheduler.run_pending()
+            now = self.wall_now()
+            for name in due(self.slots, checked, now):
+                self.run_job(name)
+            checked = max(checked, now)
             if self.stopping.is_set():
                 break
-            idle = self.scheduler.idle_seconds
-            self.sleep(self.max_sleep if idle is None else min(max(idle, MIN_SLEEP), self.max_sleep))
+            upcoming = self.next_run(checked)
+            idle = self.max_sleep if upcoming is None else seconds_until(upcoming, self.clock())
+            self.sleep(min(max(idle, MIN_SLEEP), self.max_sleep))
         log.info("passerelle serve stopped")
 
 

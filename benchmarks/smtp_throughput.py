@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from automations.mail.smtp import SmtpSettings, SmtpTransport  # noqa: E402
+from automations.config import SmtpConfig  # noqa: E402
+from automations.mail.smtp import Login, SmtpTransport  # noqa: E402
 from tests.fakes.smtp_server import (  # noqa: E402
     PASSWORD,
     USERNAME,
@@ -125,16 +126,16 @@ def invitation(n: int, start: datetime) -> EmailMessage:
 
 
 def passerelle(messages: list[EmailMessage], port: int, certs: Certificates) -> None:
-    settings = SmtpSettings(
+    config = SmtpConfig(
         host="127.0.0.1",
         port=port,
         security="starttls",
-        username=USERNAME,
-        password=PASSWORD,
+        username_env="BENCH_SMTP_USER",
+        password_env="BENCH_SMTP_PASSWORD",
         ca_file=certs.ca_file,
         local_hostname=LOCAL_HOSTNAME,
     )
-    with SmtpTransport(settings) as transport:
+    with SmtpTransport(config, Login(USERNAME, PASSWORD)) as transport:
         for message in messages:
             transport.send(message)
 

@@ -104,7 +104,11 @@ def test_dry_run_prints_who_gets_what_and_which_cells_change(tmp_path):
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["run", "--config", "/nonexistent/p.toml"], 2, "No configuration file at /nonexistent/p.toml"),
+        (
+            ["run", "--config", "/nonexistent/p.toml"],
+            2,
+            "Aucun fichier de configuration à /nonexistent/p.toml",
+        ),
         (["run", "--now", "demain"], 2, "--now 'demain' is not an ISO date-time"),
         (["run", "inviter"], 2, "Tâche inconnue « inviter » : choisissez parmi invitations"),
     ],

@@ -1,5 +1,6 @@
 """deploy/: the systemd unit parses and names a command that exists; the crontab's lines are valid
-5-field schedules calling existing subcommands, at the same Paris slots as `passerelle serve`."""
+5-field schedules calling existing subcommands, at the same Paris slots as `passerelle serve` by
+default, which come from the job registry."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from automations import cli, scheduler
-from automations.config import ScheduleConfig
+from automations.jobs.registry import JOBS
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "deploy" / "passerelle.service"
@@ -146,7 +147,7 @@ def test_every_crontab_line_is_a_valid_schedule_calling_an_existing_subcommand()
         assert executable == unit_executable, "the crontab and the unit call the same install"
         args = cli.parser().parse_args(arguments)
         assert args.command == "run" and args.handler.__wrapped__ is cli.cmd_run.__wrapped__
-        assert args.jobs and set(args.jobs) <= set(scheduler.JOB_ORDER)
+        assert args.jobs and set(args.jobs) <= set(JOBS)
         assert PurePosixPath(args.log_file).is_absolute()
 
 
@@ -168,8 +169,8 @@ def test_the_crontab_runs_each_job_at_the_slots_serve_uses_by_default():
         }
     serve = {
         (weekday, slot.at, name)
-        for name in scheduler.JOB_ORDER
-        for slot in scheduler.parse_rule(getattr(ScheduleConfig(), name))
+        for name, job in JOBS.items()
+        for slot in scheduler.parse_rule(job.schedule)
         for weekday in ([scheduler.WEEKDAYS.index(slot.weekday)] if slot.weekday else range(7))
     }
     assert crontab == serve

@@ -234,6 +234,53 @@ def test_rules_people_write(rule, slots):
     assert parse_rule(rule) == slots
 
 
+MONDAY_8 = (Slot(time(8), "monday"),)
+DAILY_9 = (Slot(time(9)),)
+
+
+@pytest.mark.parametrize(
+    ("slots", "after", "expected"),
+    [
+        (MONDAY_8, paris(2026, 3, 31, 12), paris(2026, 4, 6, 8)),  # Tuesday → next Monday
+        (MONDAY_8, paris(2026, 3, 30, 7, 59), paris(2026, 3, 30, 8)),
+        (MONDAY_8, paris(2026, 3, 30, 8), paris(2026, 4, 6, 8)),  # strictly after
+        ((*DAILY_9, *MONDAY_8), paris(2026, 3, 29, 23), paris(2026, 3, 30, 8)),
+        ((), paris(2026, 3, 30), None),
+    ],
+)
+def test_next_slot_is_the_first_paris_wall_time_strictly_after(slots, after, expected):
+    assert scheduler.next_slot(slots, after) == expected
+
+
+def test_jobs_whose_slots_were_missed_are_due_once_each_in_run_order():
+    slots = {"invitations": parse_rule("every 15 minutes"), "reminders": DAILY_9, "digests": MONDAY_8}
+    two_days_off = (paris(2026, 3, 28, 9, 1), paris(2026, 3, 30, 9, 5))
+    assert scheduler.due(slots, *two_days_off) == ["invitations", "reminders", "digests"]
+    assert scheduler.due(slots, paris(2026, 3, 30, 9), paris(2026, 3, 30, 9, 14)) == []
+    assert scheduler.due(slots, paris(2026, 3, 30, 9, 5), paris(2026, 3, 30, 9)) == [], "time went back"
+
+
+@pytest.mark.parametrize(
+    ("start", "ran_at", "instant"),
+    [
+        # 02:30 does not exist on 29 March 2026: it runs when the clock jumps to 03:00 CEST.
+        (paris(2026, 3, 29), paris(2026, 3, 29, 3), datetime(2026, 3, 29, 1, tzinfo=UTC)),
+        # 02:30 happens twice on 25 October 2026: it runs the first time only.
+        (paris(2026, 10, 25), paris(2026, 10, 25, 2, 30), datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),
+    ],
+    ids=["missing-hour", "repeated-hour"],
+)
+def test_a_slot_in_the_hour_a_daylight_saving_change_skips_or_repeats_runs_once(
+    project, start, ran_at, instant
+):
+    rules = "".join(f'{name} = "off"\n' for name in ORDER if name != "reminders")
+    project.create(
+        [referral(1)], [session("A", 7, 5)], extra_config=f'[schedule]\nreminders = "daily at 02:30"\n{rules}'
+    )
+    _, recorder, _ = serve(config_module.load(project.config_path), start, start + timedelta(hours=6))
+    assert recorder.calls == [("reminders", ran_at, instant)]
+
+
 @pytest.mark.parametrize(
     "rule",
     ["every day", "tuesday 08:00", "daily at 25:00", "every 0 minutes", "every 15 minutes from 9:00 to 8:00"],
@@ -244,7 +291,7 @@ def test_a_rule_not_understood_is_one_sentence_naming_the_file_and_key(project, 
     with pytest.raises(ConfigError) as error:
         scheduler.Service(config)
     assert str(error.value).startswith(
-        f"{project.config_path}: schedule.digests = {rule!r} is not a schedule"
+        f"{project.config_path}: schedule.digests = {rule!r} n'est pas une règle comprise : écrivez "
     )
 
 
@@ -264,10 +311,15 @@ def test_serve_warns_when_the_digest_schedule_can_never_send_one(project, caplog
     assert any("advisors would get no digest" in r.getMessage() for r in caplog.records) is warned
 
 
-def test_an_unknown_job_in_schedule_is_a_config_error(project):
+def test_an_unknown_job_in_schedule_is_a_config_error_naming_the_file_and_key(project):
     project.create([referral(1)], [session("A", 7, 5)], extra_config='[schedule]\ninvitation = "off"\n')
-    with pytest.raises(ConfigError, match=r"schedule\.invitation is not a known setting"):
-        config_module.load(project.config_path)
+    config = config_module.load(project.config_path)
+    with pytest.raises(ConfigError) as error:
+        scheduler.Service(config)
+    assert str(error.value) == (
+        f"{project.config_path}: schedule.invitation n'est pas une tâche connue "
+        "(tâches : invitations, rsvp, reminders, followups, suivi, summary, digests)."
+    )
 
 
 def test_with_the_real_runner_a_busy_lock_is_retried_at_the_next_slot_and_each_email_goes_once(
@@ -386,7 +438,7 @@ def test_run_with_log_file_keeps_what_it_printed_and_why_it_could_not_run(projec
     lines = log_file.read_text(encoding="utf-8").splitlines()
     assert [line.split(" ", 2)[1] for line in lines] == ["INFO", "INFO", "INFO", "INFO", "ERROR"]
     assert lines[1].split(" ", 2)[2].startswith("invitations: 1 email(s) sent (invitation × 1)")
-    assert "No configuration file at" in lines[4]
+    assert "Aucun fichier de configuration à" in lines[4]
     assert "invitations: 1 email(s) sent" in done.stdout, "stdout is unchanged"
 
 

@@ -373,8 +373,8 @@ def test_a_wrong_password_stops_the_run_with_one_sentence_and_nothing_is_marked_
     ]
     assert not [s for s in secrets if s in output]
     [line] = done.stderr.strip().splitlines()
-    assert line.startswith(f"passerelle: The mail server 127.0.0.1:{smtp_server.port} refused the login")
-    assert "check the username and password" in line
+    assert line.startswith(f"passerelle: Le serveur de messagerie 127.0.0.1:{smtp_server.port} refuse ")
+    assert f"vérifiez les variables d'environnement {USER_ENV} et {PASSWORD_ENV}" in line
     assert smtp_server.failed_logins == 1 and smtp_server.messages == []
     assert all((r["Session"], r["Invitation envoyée le"]) == (None, None) for r in project.rows())
     assert not [e for e in journal(project).values() if e.status in (SENT, PENDING)]
@@ -395,5 +395,5 @@ def test_a_missing_password_variable_is_one_sentence_naming_it(
     assert cli.main(["run", "--config", str(project.config_path), "--now", NOW.isoformat()]) == 2
     err = capsys.readouterr().err
     [line] = err.strip().splitlines()
-    assert PASSWORD_ENV in line and "not set" in line
+    assert PASSWORD_ENV in line and "n'est pas définie" in line
     assert smtp_server.connections == 0 and smtp_server.messages == []

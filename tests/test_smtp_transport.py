@@ -10,13 +10,13 @@ import logging
 import time
 from email.headerregistry import Address
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 
-from automations.errors import ConfigError, TransportError
+from automations.config import SmtpConfig
+from automations.errors import TransportError
 from automations.mail.base import DeliveryDeferred, DeliveryRefused, DeliveryUncertain
-from automations.mail.smtp import SmtpSettings, SmtpTransport
+from automations.mail.smtp import Login, SmtpTransport
 from tests.fakes.smtp_server import (  # noqa: F401 (the *_fixture imports register the fixtures)
     PASSWORD,
     USERNAME,
@@ -53,19 +53,22 @@ def message(n: int = 0, *, name: str = "Zoé Lefèvre-N'Diaye", domain: str = "e
     return msg
 
 
-def settings(server: FakeSmtpServer, certs: Certificates | None = None, **overrides: object) -> SmtpSettings:
+LOGIN = Login(USERNAME, PASSWORD)
+
+
+def settings(server: FakeSmtpServer, certs: Certificates | None = None, **overrides: object) -> SmtpConfig:
     values: dict[str, object] = {
         "host": server.host,
         "port": server.port,
         "security": server.security,
-        "username": USERNAME,
-        "password": PASSWORD,
+        "username_env": "SMTP_USER",
+        "password_env": "SMTP_PASSWORD",
         "ca_file": certs.ca_file if certs else None,
-        "timeout": 5,
+        "timeout_seconds": 5,
         "local_hostname": "passerelle.test",
     }
     values.update(overrides)
-    return SmtpSettings(**values)  # type: ignore[arg-type]
+    return SmtpConfig(**values)  # type: ignore[arg-type]
 
 
 class FakeClock:
@@ -115,7 +118,7 @@ def test_starttls_auth_with_private_ca_delivers_utf8_message_and_attachment(
     smtp_server: FakeSmtpServer, smtp_certs: Certificates
 ) -> None:
     sent = message(7)
-    with SmtpTransport(settings(smtp_server, smtp_certs)) as transport:
+    with SmtpTransport(settings(smtp_server, smtp_certs), LOGIN) as transport:
         answer = transport.send(sent)
     assert "250" in answer
     check_received(smtp_server, sent, 7)
@@ -126,7 +129,7 @@ def test_starttls_auth_with_private_ca_delivers_utf8_message_and_attachment(
 def test_auth_mechanisms_with_a_non_ascii_password(smtp_certs: Certificates, mechanism: str) -> None:
     assert not PASSWORD.isascii()
     with FakeSmtpServer(smtp_certs, auth_mechanisms=(mechanism,)) as server:
-        with SmtpTransport(settings(server, smtp_certs)) as transport:
+        with SmtpTransport(settings(server, smtp_certs), LOGIN) as transport:
             transport.send(message(1))
         [got] = server.wait_for(1)
     assert got.authenticated and server.login_mechanisms == [mechanism]
@@ -134,14 +137,14 @@ def test_auth_mechanisms_with_a_non_ascii_password(smtp_certs: Certificates, mec
 
 def test_implicit_tls_delivers(smtp_server_tls: FakeSmtpServer, smtp_certs: Certificates) -> None:
     sent = message(3)
-    with SmtpTransport(settings(smtp_server_tls, smtp_certs)) as transport:
+    with SmtpTransport(settings(smtp_server_tls, smtp_certs), LOGIN) as transport:
         transport.send(sent)
     check_received(smtp_server_tls, sent, 3)
 
 
 def test_plain_local_relay_without_auth(smtp_certs: Certificates) -> None:
     with FakeSmtpServer(None, security="none", username=None) as relay:
-        with SmtpTransport(settings(relay, username=None, password=None)) as transport:
+        with SmtpTransport(settings(relay, username_env="", password_env="")) as transport:
             transport.send(message(1))
         [got] = relay.wait_for(1)
     assert got.rcpt_tos == ["personne1@exemple.fr"] and not got.tls and not got.authenticated
@@ -154,7 +157,7 @@ def test_envelope_uses_bounce_address_and_drops_bcc(
     sent["Cc"] = "conseillere@france-travail.example"
     sent["Bcc"] = "archives@ouvre-boites.example"
     with SmtpTransport(
-        settings(smtp_server, smtp_certs, bounce_address="bounces@ouvre-boites.example")
+        settings(smtp_server, smtp_certs, bounce_address="bounces@ouvre-boites.example"), LOGIN
     ) as transport:
         transport.send(sent)
     [got] = smtp_server.wait_for(1)
@@ -169,7 +172,7 @@ def test_envelope_uses_bounce_address_and_drops_bcc(
 
 
 def test_one_connection_for_a_whole_batch(smtp_server: FakeSmtpServer, smtp_certs: Certificates) -> None:
-    with SmtpTransport(settings(smtp_server, smtp_certs)) as transport:
+    with SmtpTransport(settings(smtp_server, smtp_certs), LOGIN) as transport:
         for n in range(60):
             transport.send(message(n))
     received = smtp_server.wait_for(60)
@@ -189,13 +192,13 @@ def test_4xx_is_deferred_and_a_later_send_succeeds(
     smtp_server: FakeSmtpServer, smtp_certs: Certificates, where: str
 ) -> None:
     getattr(smtp_server, f"fail_next_{where}")(1, 451, "4.7.1 Greylisted, come back later")
-    with SmtpTransport(settings(smtp_server, smtp_certs)) as transport:
+    with SmtpTransport(settings(smtp_server, smtp_certs), LOGIN) as transport:
         with pytest.raises(DeliveryDeferred) as deferred:
             transport.send(message(1))
         assert str(deferred.value) == "451 4.7.1 Greylisted, come back later"
         assert smtp_server.messages == []
         transport.send(message(2))  # the batch goes on, on the same connection
-    with SmtpTransport(settings(smtp_server, smtp_certs)) as transport:  # the next run
+    with SmtpTransport(settings(smtp_server, smtp_certs), LOGIN) as transport:  # the next run
         transport.send(message(1))
     received = smtp_server.wait_for(2)
     assert [m.rcpt_tos for m in received] == [["personne2@exemple.fr"], ["personne1@exemple.fr"]]
@@ -213,7 +216,7 @@ def test_5xx_is_refused_with_the_server_text(
     smtp_server: FakeSmtpServer, smtp_certs: Certificates, where: str, code: int, text: str
 ) -> None:
     getattr(smtp_server, f"fail_next_{where}")(1, code, text)
-    with SmtpTransport(settings(smtp_server, smtp_certs)) as transport:
+    with SmtpTransport(settings(smtp_server, smtp_certs), LOGIN) as transport:
         with pytest.raises(DeliveryRefused) as refused:
             transport.send(message(1))
         transport.send(message(2))
@@ -225,8 +228,8 @@ def test_5xx_is_refused_with_the_server_text(
 
 def test_sender_refused_stops_the_batch(smtp_server: FakeSmtpServer, smtp_certs: Certificates) -> None:
     smtp_server.fail_next_mail(5, 553, "5.7.1 Sender address rejected: not owned by user")
-    with SmtpTransport(settings(smtp_server, smtp_certs)) as transport:
-        with pytest.raises(TransportError, match="refused the sender address"):
+    with SmtpTransport(settings(smtp_server, smtp_certs), LOGIN) as transport:
+        with pytest.raises(TransportError, match="refuse l'adresse d'expéditeur <contact@ouvre-boites"):
             transport.send(message(1))
         with pytest.raises(TransportError):
             transport.send(message(2))
@@ -240,7 +243,7 @@ def test_sender_refused_stops_the_batch(smtp_server: FakeSmtpServer, smtp_certs:
 def test_dropped_connection_mid_batch_reconnects_and_delivers_the_rest(
     smtp_server: FakeSmtpServer, smtp_certs: Certificates, when: str
 ) -> None:
-    with SmtpTransport(settings(smtp_server, smtp_certs)) as transport:
+    with SmtpTransport(settings(smtp_server, smtp_certs), LOGIN) as transport:
         for n in range(10):
             if n == 4:
                 smtp_server.drop_next(when)
@@ -257,7 +260,7 @@ def test_dropped_connection_mid_batch_reconnects_and_delivers_the_rest(
 def test_connection_lost_after_the_whole_message_went_out_is_uncertain(
     smtp_server: FakeSmtpServer, smtp_certs: Certificates, when: str
 ) -> None:
-    with SmtpTransport(settings(smtp_server, smtp_certs)) as transport:
+    with SmtpTransport(settings(smtp_server, smtp_certs), LOGIN) as transport:
         transport.send(message(0))
         smtp_server.drop_next(when)
         with pytest.raises(DeliveryUncertain) as uncertain:
@@ -273,10 +276,10 @@ def test_connection_lost_after_the_whole_message_went_out_is_uncertain(
 def test_reconnect_failure_defers_the_message_then_stops_the_batch(
     smtp_server: FakeSmtpServer, smtp_certs: Certificates
 ) -> None:
-    with SmtpTransport(settings(smtp_server, smtp_certs)) as transport:
+    with SmtpTransport(settings(smtp_server, smtp_certs), LOGIN) as transport:
         transport.send(message(0))
         smtp_server.stop()
-        with pytest.raises(DeliveryDeferred, match="could not be re-opened"):
+        with pytest.raises(DeliveryDeferred, match="n'a pas pu être rouverte"):
             transport.send(message(1))
         started = time.monotonic()
         with pytest.raises(TransportError, match=r"127\.0\.0\.1"):
@@ -288,8 +291,8 @@ def test_reconnect_failure_defers_the_message_then_stops_the_batch(
 def test_unreachable_server_is_a_transport_error(smtp_certs: Certificates) -> None:
     server = FakeSmtpServer(smtp_certs).start()
     server.stop()  # nothing listens on that port any more
-    with pytest.raises(TransportError, match="Could not connect to the mail server"):
-        SmtpTransport(settings(server, smtp_certs)).__enter__()
+    with pytest.raises(TransportError, match=f"Rien n'écoute sur le port {server.port} de 127.0.0.1"):
+        SmtpTransport(settings(server, smtp_certs), LOGIN).__enter__()
 
 
 # -- authentication and TLS failures ------------------------------------------------------------
@@ -300,19 +303,21 @@ def test_wrong_password_stops_with_a_clear_sentence_without_the_password(
 ) -> None:
     wrong = "Wr0ng-mot-de-passe-é"
     caplog.set_level(logging.DEBUG)
-    transport = SmtpTransport(settings(smtp_server, smtp_certs, password=wrong))
+    transport = SmtpTransport(settings(smtp_server, smtp_certs), Login(USERNAME, wrong))
     with pytest.raises(TransportError) as error, transport:
         transport.send(message(1))
     sentence = str(error.value)
-    assert sentence.startswith("The mail server 127.0.0.1:")
-    assert "refused the login for user" in sentence and USERNAME in sentence
-    assert "password" in sentence and sentence.count(".") >= 1
+    assert sentence == (
+        f"Le serveur de messagerie 127.0.0.1:{smtp_server.port} refuse l'identifiant {USERNAME!r} ou son "
+        "mot de passe (535 5.7.8 Authentication credentials invalid) : vérifiez les variables "
+        "d'environnement SMTP_USER et SMTP_PASSWORD."
+    )
     secrets = [
         wrong,
         base64.b64encode(wrong.encode()).decode(),
         base64.b64encode(f"\0{USERNAME}\0{wrong}".encode()).decode(),
     ]
-    for text in (sentence, repr(error.value), repr(transport), repr(transport.settings), caplog.text):
+    for text in (sentence, repr(error.value), repr(transport), repr(transport.login), caplog.text):
         assert not any(secret in text for secret in secrets)
     assert error.value.__cause__ is None and error.value.__context__ is None
     assert smtp_server.failed_logins == 1 and smtp_server.logins == 0
@@ -326,33 +331,32 @@ def test_untrusted_certificate_is_a_transport_error_and_no_password_is_sent(
 ) -> None:
     ca_file = None if trust == "system" else smtp_certs.other_ca_file
     with FakeSmtpServer(smtp_certs, security=security) as server:  # type: ignore[arg-type]
-        transport = SmtpTransport(settings(server, None, ca_file=ca_file))
+        transport = SmtpTransport(settings(server, None, ca_file=ca_file), LOGIN)
         with pytest.raises(TransportError) as error, transport:
             transport.send(message(1))
         assert server.logins == 0 and server.failed_logins == 0
         assert server.messages == []
     sentence = str(error.value)
-    assert "certificate" in sentence and "could not be verified" in sentence
-    assert ("ca_file" in sentence) if trust == "system" else (str(ca_file) in sentence)
+    assert "présente un certificat qui n'a pas pu être vérifié" in sentence
+    assert ("mail.smtp.ca_file" in sentence) if trust == "system" else (str(ca_file) in sentence)
 
 
 def test_starttls_missing_is_refused_never_downgraded(smtp_certs: Certificates) -> None:
     with FakeSmtpServer(None, security="none", username=None) as plain:
-        transport = SmtpTransport(settings(plain, smtp_certs, security="starttls"))
-        with pytest.raises(TransportError, match="does not offer STARTTLS"), transport:
+        transport = SmtpTransport(settings(plain, smtp_certs, security="starttls"), LOGIN)
+        with pytest.raises(TransportError, match="ne propose pas STARTTLS"), transport:
             transport.send(message(1))
         assert plain.messages == []
 
 
-def test_settings_refuse_unsafe_or_incomplete_values(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unencrypted"):
-        SmtpSettings(host="localhost", security="none", username="u", password="p")
-    with pytest.raises(ConfigError, match="both a username and a password"):
-        SmtpSettings(host="smtp.example.org", username="u", password="")
-    with pytest.raises(ConfigError, match="starttls"):
-        SmtpSettings(host="smtp.example.org", security="ssl")  # type: ignore[arg-type]
-    assert SmtpSettings(host="smtp.example.org", security="tls").port == 465
-    assert "hunter2" not in repr(SmtpSettings(host="smtp.example.org", username="u", password="hunter2"))
+@pytest.mark.parametrize(("security", "port"), [("starttls", 587), ("tls", 465), ("none", 25)])
+def test_the_port_defaults_to_the_one_of_the_security(security: str, port: int) -> None:
+    assert SmtpConfig(host="smtp.example.org", security=security).server_port == port  # type: ignore[arg-type]
+
+
+def test_the_password_is_not_in_the_repr_of_the_login_or_the_transport() -> None:
+    login = Login("u", "hunter2")
+    assert "hunter2" not in repr(login) + repr(SmtpTransport(SmtpConfig(), login))
 
 
 # -- rate limit ---------------------------------------------------------------------------------
@@ -362,7 +366,7 @@ def test_rate_limit_is_honoured_with_a_fake_clock(smtp_certs: Certificates) -> N
     clock = FakeClock()
     with FakeSmtpServer(smtp_certs, clock=clock) as server:
         transport = SmtpTransport(
-            settings(server, smtp_certs, rate_per_minute=5), clock=clock, sleep=clock.sleep
+            settings(server, smtp_certs, rate_per_minute=5), LOGIN, clock=clock, sleep=clock.sleep
         )
         started = time.monotonic()
         with transport:
@@ -380,7 +384,7 @@ def test_rate_limit_is_honoured_with_a_fake_clock(smtp_certs: Certificates) -> N
 
 def test_no_rate_limit_never_sleeps(smtp_server: FakeSmtpServer, smtp_certs: Certificates) -> None:
     clock = FakeClock()
-    with SmtpTransport(settings(smtp_server, smtp_certs), clock=clock, sleep=clock.sleep) as transport:
+    with SmtpTransport(settings(smtp_server, smtp_certs), LOGIN, clock=clock, sleep=clock.sleep) as transport:
         for n in range(20):
             transport.send(message(n))
     assert len(smtp_server.wait_for(20)) == 20
