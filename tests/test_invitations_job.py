@@ -202,9 +202,17 @@ def test_emails_sent_before_the_sheet_write_failed_are_not_resent_and_the_rows_a
         transport, refusal = _LockAfterSending(project.outbox, lock), "ouvert dans un tableur"
     else:  # the agency's spreadsheet refuses the write: access was withdrawn during the run
         agency = project.sheets.default.id
-        project.adapter.fail_next(
-            403, when=lambda call: call.endpoint == "values.batchUpdate" and call.spreadsheet_id == agency
-        )
+        writes = []
+
+        def second_write(call) -> bool:
+            """The first write gives the new rows their Référence, before any email; the second,
+            after the emails, records them."""
+            if call.endpoint == "values.batchUpdate" and call.spreadsheet_id == agency:
+                writes.append(call)
+                return len(writes) == 2
+            return False
+
+        project.adapter.fail_next(403, when=second_write)
         transport, refusal = None, "partagez le classeur"
     with pytest.raises(SheetError, match=refusal):
         project.run(transport=transport)
