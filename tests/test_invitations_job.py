@@ -163,7 +163,7 @@ def test_the_session_is_attached_as_an_ics_event_in_paris_time(project):
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == "reunion.ics"
     ics = attachment.get_content()
-    assert "METHOD:PUBLISH" in ics and "BEGIN:VTIMEZONE" in ics
+    assert "METHOD:REQUEST" in ics and "BEGIN:VTIMEZONE" in ics
     assert "DTSTART;TZID=Europe/Paris:20261203T140000" in ics
     assert "DTEND;TZID=Europe/Paris:20261203T163000" in ics
 
