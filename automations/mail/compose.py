@@ -29,7 +29,6 @@ from automations.mail.calendar import PARIS, ics, method
 from automations.mail.render import Rendered
 from automations.plan import EmailOrder
 
-
 POLICY = email.policy.default
 """Folds every header at ``max_line_length`` (78) and encodes non-ASCII words (RFC 2047)."""
 LONGEST_WORD = 60
