@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from automations.errors import PasserelleError
@@ -123,8 +123,17 @@ def referral_rows(today: datetime) -> list[RowAppend]:
     return rows
 
 
-def session_row(today: datetime) -> RowAppend:
+def session_day(today: datetime) -> date:
+    """Next week, on a working day: a cooperative holds no session on a weekend (PRODUCT.md §5),
+    so a demo built on a Saturday or Sunday moves its session from +7 days to the Monday after."""
     day = (today + timedelta(days=7)).date()
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def session_row(today: datetime) -> RowAppend:
+    day = session_day(today)
     values = {
         "reference": f"R-{day:%Y%m%d}",
         "date": day,

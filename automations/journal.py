@@ -10,8 +10,10 @@ again if it did not. Besides, the journal keeps Passerelle's memory: what it las
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -58,13 +60,32 @@ class Entry:
     detail: str
 
 
+@contextlib.contextmanager
+def _private_files() -> Iterator[None]:
+    """Files created inside are readable by their owner only (0600).
+
+    The journal holds recipients' addresses (PRODUCT.md §6). SQLite creates the database and,
+    later, its -wal and -shm files with the process umask, typically world-readable 0644; a umask
+    while connecting and switching to WAL covers all three, and existing files are narrowed too.
+    """
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 class Journal:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        with _private_files():
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(f"{path}{suffix}", 0o600)
 
     @classmethod
     def copy_in_memory(cls, path: Path) -> Journal:

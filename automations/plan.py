@@ -32,7 +32,13 @@ class CalendarEvent:
     description: str
     organizer: str | None
     sequence: int = 0
+    """Strictly increasing over every email about this UID (invitation, reminder, change,
+    cancellation): calendars ignore an update whose SEQUENCE is not above the last one seen."""
     cancelled: bool = False
+    organizer_name: str = ""
+    attendee: str | None = None
+    """The recipient's address; compose fills it (and attendee_name) from the email's recipient."""
+    attendee_name: str = ""
 
 
 @dataclass(frozen=True)

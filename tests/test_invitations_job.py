@@ -125,7 +125,7 @@ def test_names_with_accents_and_apostrophes_survive_into_headers_and_bodies(proj
     assert "Bonjour Ève-Marie N'Diaye" in message.get_body(("plain",)).get_content()
     assert "Bonjour Ève-Marie N&#39;Diaye" in message.get_body(("html",)).get_content()
     assert message["From"].addresses[0].display_name == "L'Ouvre-Boîtes"
-    assert "réunion d'information L'Ouvre-Boîtes" in message["Subject"]
+    assert "réunion d'information de L'Ouvre-Boîtes" in message["Subject"]
 
 
 def test_hostile_cells_never_become_headers_formulas_or_html(project):
@@ -163,7 +163,7 @@ def test_the_session_is_attached_as_an_ics_event_in_paris_time(project):
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == "reunion.ics"
     ics = attachment.get_content()
-    assert "METHOD:PUBLISH" in ics and "BEGIN:VTIMEZONE" in ics
+    assert "METHOD:REQUEST" in ics and "BEGIN:VTIMEZONE" in ics
     assert "DTSTART;TZID=Europe/Paris:20261203T140000" in ics
     assert "DTEND;TZID=Europe/Paris:20261203T163000" in ics
 

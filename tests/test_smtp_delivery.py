@@ -140,7 +140,7 @@ def test_invitations_arrive_over_starttls_with_utf8_names_and_the_session_as_ics
     assert attachment.get_content_type() == "text/calendar"
     assert attachment.get_filename() == "reunion.ics"
     ics = attachment.get_content()
-    assert "METHOD:PUBLISH" in ics and "BEGIN:VTIMEZONE" in ics and "TZID:Europe/Paris" in ics
+    assert "METHOD:REQUEST" in ics and "BEGIN:VTIMEZONE" in ics and "TZID:Europe/Paris" in ics
     assert "DTSTART;TZID=Europe/Paris:20261203T140000" in ics
     assert "DTEND;TZID=Europe/Paris:20261203T163000" in ics
     assert "LOCATION:Maison de l'emploi\\, 1 rue de la Paix\\, Saint-Nazaire" in ics

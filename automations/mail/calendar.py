@@ -1,13 +1,30 @@
-"""The session as an .ics attachment (RFC 5545), built with icalendar.
+"""The session as an iTIP message (RFC 5546) carried by email (iMIP, RFC 6047), built with icalendar.
 
-METHOD:PUBLISH rather than REQUEST: the seeker answers through the form or by email, not through
-calendar RSVP buttons that would mail the organiser; Gmail and Outlook both offer "add to
-calendar" for it. Times carry Europe/Paris with its VTIMEZONE so every client shows local time.
+Why METHOD:REQUEST and METHOD:CANCEL rather than PUBLISH: Google Calendar and Outlook file a
+PUBLISH attachment as a new, independent event, so a later change or cancellation added a second
+event instead of moving or removing the first. They apply an update only to a scheduling message:
+
+- REQUEST (RFC 5546 §3.2.2) needs ORGANIZER, ATTENDEE, DTSTAMP, DTSTART, SEQUENCE, SUMMARY and
+  UID; a REQUEST with the same UID and a higher SEQUENCE replaces the event (§2.1.5, §3.2.2.1);
+- CANCEL (§3.2.5) needs ORGANIZER, ATTENDEE, DTSTAMP, SEQUENCE and UID, with STATUS:CANCELLED;
+  clients remove the event of that UID;
+- the MIME part's ``method`` parameter must equal the METHOD property (RFC 6047 §2.4; IANA's
+  text/calendar registration), else Outlook shows a plain attachment;
+- DTSTAMP is in UTC (RFC 5545 §3.8.7.2); one sent with a TZID is invalid.
+
+Public reports of the failure this avoids: "ICS update not working in Google Calendar" (itecnote,
+same UID sent twice without iTIP headers adds a second event) and ical4j issue #423 (a cancel
+without METHOD:CANCEL creates a second meeting in Google and Outlook).
+
+The ATTENDEE is the recipient with PARTSTAT=NEEDS-ACTION and RSVP=FALSE: people answer through the
+form or by replying to the email, so no client should expect a calendar reply; a client that still
+offers Yes/No buttons mails the ORGANIZER, the session's contact, a person who reads it.
+Times carry Europe/Paris with its VTIMEZONE so every client shows local time.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -15,25 +32,53 @@ import icalendar
 from automations.plan import CalendarEvent
 
 PARIS = ZoneInfo("Europe/Paris")
+REQUEST, CANCEL = "REQUEST", "CANCEL"
+
+
+def method(event: CalendarEvent) -> str:
+    """The iTIP method, for the METHOD property and the MIME part's ``method`` parameter alike."""
+    return CANCEL if event.cancelled else REQUEST
+
+
+def _address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
+    address = icalendar.vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["CN"] = icalendar.vText(" ".join(name.split()))
+    for key, value in params.items():
+        address.params[key] = icalendar.vText(value)
+    return address
 
 
 def ics(event: CalendarEvent, stamp: datetime) -> bytes:
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Passerelle//Invitations//FR")
     calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if event.cancelled else "PUBLISH")
+    calendar.add("method", method(event))
     vevent = icalendar.Event()
     vevent.add("uid", event.uid)
     vevent.add("sequence", event.sequence)
-    vevent.add("dtstamp", stamp.replace(tzinfo=PARIS))
+    vevent.add("dtstamp", stamp.replace(tzinfo=PARIS).astimezone(UTC))
     vevent.add("dtstart", event.starts.replace(tzinfo=PARIS))
     vevent.add("dtend", event.ends.replace(tzinfo=PARIS))
     vevent.add("summary", event.summary)
     vevent.add("location", event.location)
     vevent.add("description", event.description)
     vevent.add("status", "CANCELLED" if event.cancelled else "CONFIRMED")
+    vevent.add("transp", "OPAQUE")
     if event.organizer:
-        vevent.add("organizer", f"mailto:{event.organizer}")
+        vevent.add("organizer", _address(event.organizer, event.organizer_name))
+    if event.attendee:
+        vevent.add(
+            "attendee",
+            _address(
+                event.attendee,
+                event.attendee_name,
+                CUTYPE="INDIVIDUAL",
+                ROLE="REQ-PARTICIPANT",
+                PARTSTAT="NEEDS-ACTION",
+                RSVP="FALSE",
+            ),
+        )
     calendar.add_component(vevent)
     # Only the transitions around the session: a VTIMEZONE from 1970 weighs more than the email.
     calendar.add_missing_timezones(

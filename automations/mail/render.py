@@ -3,20 +3,42 @@
 Each kind has three files in the templates folder: ``KIND.subject.txt``, ``KIND.txt`` and
 ``KIND.html``. HTML is autoescaped (values come from sheets people type into); a missing variable
 is an error (StrictUndefined), caught here as a ``TemplateError`` naming the file and line.
+
+Whitespace follows one rule, the one people expect when they read a template: a line holding only
+block tags (``{% if %}``, ``{% endfor %}``…) disappears entirely, and a tag inside a line of text
+never touches the line breaks around it. Jinja's ``trim_blocks`` ate the newline after *every*
+block tag, so « … à 16 h 30{% endif %}⏎Où : » rendered as « 16 h 30Où ». ``StandaloneTags`` does
+the standalone part (as Mustache does) and the environment trims nothing else.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.ext
 
 from automations.errors import TemplateError
 
 PARTS = ("subject.txt", "txt", "html")
+
+_TAG = r"(?:\{%(?:[^%]|%(?!\}))*%\}|\{#(?:[^#]|#(?!\}))*#\})"
+_STANDALONE = re.compile(rf"^[ \t]*({_TAG}(?:[ \t]*{_TAG})*)[ \t]*(\r?\n)", re.MULTILINE)
+
+
+class StandaloneTags(jinja2.ext.Extension):
+    """A line made only of block tags or comments renders as nothing, not even its line break.
+
+    The line break moves into a Jinja comment instead of being deleted, so the line numbers of
+    template errors stay those of the file.
+    """
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return _STANDALONE.sub(lambda m: f"{m.group(1)}{{#{m.group(2)}#}}", source)
 
 
 @dataclass(frozen=True)
@@ -36,8 +58,7 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
             keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
+            extensions=[StandaloneTags],
         )
 
     def compile_all(self) -> None:
