@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from automations import config as config_module
-from automations import runner, wiring
+from automations import demo, runner, wiring
 from automations.jobs.orders import person_code
 from automations.model import followup_reference
 from automations.report import format_outcome
@@ -40,6 +40,8 @@ class Step:
     hour: int
     title: str
     act: Callable[[Story], list[str]]
+    from_session: bool = False
+    """``day`` counts from the first session's day (a working day: not always a week after the start)."""
 
 
 class Story:
@@ -51,6 +53,13 @@ class Story:
 
     def at(self, day: int, hour: int) -> datetime:
         return datetime.combine(self.start.date() + timedelta(days=day), time(hour))
+
+    def session_at(self, day: int, hour: int) -> datetime:
+        """``day`` days after the first session (whose day the demo chose), at ``hour``."""
+        return datetime.combine(demo.session_day(self.start) + timedelta(days=day), time(hour))
+
+    def when(self, step: Step) -> datetime:
+        return (self.session_at if step.from_session else self.at)(step.day, step.hour)
 
     def people(self) -> list[dict[str, object]]:
         grid = self.store.read([ORIENTATIONS.name])[ORIENTATIONS.name]
@@ -96,7 +105,7 @@ def nothing(story: Story) -> list[str]:
 
 
 def session_day_after(story: Story) -> list[str]:
-    session = f"R-{story.at(7, 14):%Y%m%d}"
+    session = f"R-{story.session_at(0, 14):%Y%m%d}"
     attendees = [i for i in range(16) if i not in (*ANSWER_NO_FORM, ANSWER_NO_TYPED, 9)]
     patches = []
     for i in attendees:
@@ -105,7 +114,7 @@ def session_day_after(story: Story) -> list[str]:
         patches.append(CellPatch(SUIVI.name, key, "Présence", "Présent·e" if present else "Absent·e"))
         if present:
             patches.append(CellPatch(SUIVI.name, key, "Accompagnateur·rice", "Karim Benhamou"))
-    second = story.at(21, 14).date()
+    second = story.session_at(14, 14).date()  # two weeks after the first: a working day too
     row = {
         "Référence": f"R-{second:%Y%m%d}",
         "Date": second,
@@ -127,7 +136,7 @@ def session_day_after(story: Story) -> list[str]:
 
 
 def stages(story: Story) -> list[str]:
-    session = f"R-{story.at(7, 14):%Y%m%d}"
+    session = f"R-{story.session_at(0, 14):%Y%m%d}"
     entered = story.at(20, 9).date()
     patches = []
     for i, stage in [
@@ -151,8 +160,8 @@ def stages(story: Story) -> list[str]:
 
 STEPS = (
     Step(1, 10, "The next day", answers),
-    Step(5, 9, "Two days before the session", nothing),
-    Step(8, 10, "The day after the session", session_day_after),
+    Step(-2, 9, "Two days before the session", nothing, from_session=True),
+    Step(1, 10, "The day after the session", session_day_after, from_session=True),
     Step(35, 10, "Five weeks later", stages),
     Step(60, 10, "Two months after the referrals", nothing),
 )
@@ -160,7 +169,7 @@ STEPS = (
 
 def play_step(story: Story, step: Step, report: Callable[[str], None]) -> list[datetime]:
     """People act, then the jobs run twice; returns when they ran."""
-    moment = story.at(step.day, step.hour)
+    moment = story.when(step)
     report(f"\n== {step.title}: {moment:%A %d/%m/%Y %H:%M} ==")
     for line in step.act(story):
         report(f"  {line}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from automations import check, config, french, runner
+from automations import check, config, french, wiring
 from automations.mail.render import Renderer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,7 @@ def settings() -> config.Config:
 
 @pytest.fixture(scope="module")
 def renderer(settings: config.Config) -> Renderer:
-    return runner.make_renderer(settings)
+    return wiring.make_renderer(settings)
 
 
 def session(day: int, *, fin: bool = True, lieu: str = "adresse", animateur: bool = True) -> dict[str, str]:

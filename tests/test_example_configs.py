@@ -66,5 +66,5 @@ def test_the_example_shows_every_setting_of_every_section(name):
 def test_the_google_example_turns_on_google_sheets_and_smtp():
     loaded = config.load(ROOT / "config" / "google.example.toml")
     assert (loaded.sheets.backend, loaded.mail.transport) == ("google", "smtp")
-    assert loaded.schedule.digests == "friday at 16:00"
+    assert loaded.schedule["digests"] == "friday at 16:00"
     assert loaded.answers.form_url and loaded.followups.suivi_link and loaded.followups.synthese_link

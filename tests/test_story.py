@@ -179,6 +179,12 @@ def test_the_advisors_digest_tells_absence_reinvitation_presence_and_stage(walk)
         if "nadia.benali" in str(message["To"]) and "W53" in message["X-Passerelle-Key"]:
             digests.append(message.get_body(("plain",)).get_content())
     [body] = digests
-    assert "Çağla Yılmaz : invité·e à la réunion du jeudi 17 décembre à 14 h ; absent·e à la réunion" in body
-    assert "Hélène Brochard : présent·e à la réunion ; nouvelle étape : CAPE signé" in body
+    assert (
+        "Çağla Yılmaz : invité·e à la réunion du jeudi 17 décembre à 14 h ; "
+        "absent·e à la réunion du jeudi 3 décembre"
+        in body
+    )
+    assert (
+        "Hélène Brochard : présent·e à la réunion du jeudi 3 décembre ; nouvelle étape : CAPE signé" in body
+    )
     assert "Zoé Mercier" not in body, "nothing changed for her since the last digest"

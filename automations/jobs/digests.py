@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timedelta
 
 from automations import french
-from automations.jobs.funnel import STAGE_LABELS, Standing, counts, standings
+from automations.jobs.funnel import STAGE_LABELS, Standing, by_name, counts, standings
 from automations.jobs.orders import staff_email
 from automations.journal import JournalFacts
 from automations.plan import EmailOrder, Plan
@@ -27,6 +27,7 @@ def snapshot(p: Standing) -> dict[str, str]:
         "attente": "oui" if p.waiting else "",
         "reponse": {True: "Oui", False: "Non", None: ""}[p.referral.answer],
         "presence": p.presence or "",
+        "presence_le": f"{p.presence_at:%Y-%m-%d %H:%M}" if p.presence_at else "",
         "etape": p.stage or "",
     }
 
@@ -43,8 +44,13 @@ def changes(before: dict[str, str], now: dict[str, str], starts: datetime | None
         said.append("en liste d'attente (la réunion était complète)")
     if now["reponse"] and now["reponse"] != before.get("reponse"):
         said.append("a confirmé sa venue" if now["reponse"] == "Oui" else "a répondu ne pas pouvoir venir")
-    if now["presence"] and now["presence"] != before.get("presence"):
-        said.append(f"{now['presence'].lower()} à la réunion")
+    if now["presence"] and (now["presence"], now.get("presence_le")) != (
+        before.get("presence"),
+        before.get("presence_le", now.get("presence_le")),
+    ):
+        held = datetime.fromisoformat(now["presence_le"]) if now.get("presence_le") else None
+        day = f" du {french.day(held, year=False)}" if held else ""
+        said.append(f"{now['presence'].lower()} à la réunion{day}")
     if now["etape"] and now["etape"] != before.get("etape"):
         said.append(f"nouvelle étape : {now['etape']}")
     return said
@@ -94,7 +100,7 @@ def digest(
     facts: JournalFacts, settings: Settings, address: str, people: list[Standing], week: str
 ) -> EmailOrder | None:
     entries, remember = [], []
-    for p in sorted(people, key=lambda p: (p.referral.last_name, p.referral.first_name)):
+    for p in sorted(people, key=by_name):
         recalled = facts.recalled(REPORTED, p.referral.reference)
         now = snapshot(p)
         said = changes(json.loads(recalled) if recalled else {}, now, p.session_starts)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from automations import french
 from automations.journal import JournalFacts
 from automations.model import FollowUp, Referral
 from automations.world import World
@@ -35,6 +36,8 @@ class Standing:
     invited: bool
     waiting: bool
     presence: str | None
+    presence_at: datetime | None
+    """When the session whose presence that is took place."""
     stage: str | None
     entered_on: date | None
 
@@ -65,9 +68,8 @@ def standings(world: World, facts: JournalFacts) -> list[Standing]:
         rows = world.followups_of.get(r.reference, ())
         staged = _latest([f for f in rows if f.stage], world)
         marked = _latest([f for f in rows if f.presence], world)
-        present = next(
-            (f.presence for f in rows if f.presence == "Présent·e"), marked.presence if marked else None
-        )
+        attended = next((f for f in rows if f.presence == "Présent·e"), marked)
+        held = world.by_reference.get(attended.session) if attended else None
         waited = any(e.status == "sent" for e in facts.of("liste_attente", r.reference))
         s = world.session_of(r)
         result.append(
@@ -77,12 +79,18 @@ def standings(world: World, facts: JournalFacts) -> list[Standing]:
                 session_starts=s.starts if s else None,
                 invited=bool(r.invited_on) or bool(rows),
                 waiting=not r.session and waited,
-                presence=present,
+                presence=attended.presence if attended else None,
+                presence_at=held.starts if held else None,
                 stage=staged.stage if staged else None,
                 entered_on=staged.entered_on if staged else None,
             )
         )
     return result
+
+
+def by_name(p: Standing) -> tuple:
+    """Alphabetical order as a French reader expects it (Péron before Prigent)."""
+    return (french.sort_key(p.referral.last_name), french.sort_key(p.referral.first_name))
 
 
 def counts(people: Iterable[Standing]) -> dict[str, int]:

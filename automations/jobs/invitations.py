@@ -126,7 +126,7 @@ def modify(plan: Plan, given: Given, r: Referral, s: Session) -> None:
             key_session=f"{s.reference}#{sequence}",
             event=calendar_event(given.settings, r, s, sequence),
             remember=[telling(s, r, sequence)],
-            avant=before(known, s.contact or given.settings.cooperative.email),
+            precedente=before(known, s, given.settings.cooperative.email),
         )
     )
 

@@ -91,6 +91,7 @@ def calendar_event(
         location=", ".join(part for part in (s.place, s.address) if part),
         description=f"{title} de {settings.cooperative.name}. Contact : {contact}",
         organizer=contact,
+        organizer_name=settings.cooperative.name,
         sequence=sequence,
         cancelled=cancelled,
     )

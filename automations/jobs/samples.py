@@ -69,7 +69,7 @@ def _previous(s: Sample) -> dict[str, str]:
 
 
 def modification(s: Sample) -> dict[str, Any]:
-    return {**seeker(s), "avant": _previous(s)}
+    return {**seeker(s), "precedente": _previous(s)}
 
 
 def absent(s: Sample) -> dict[str, Any]:

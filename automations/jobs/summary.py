@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from babel.numbers import format_percent
 
-from automations.jobs.funnel import STAGE_LABELS, Standing, counts, standings
+from automations.jobs.funnel import STAGE_LABELS, Standing, by_name, counts, standings
 from automations.journal import JournalFacts
 from automations.plan import Plan
 from automations.settings import Settings
@@ -142,7 +142,7 @@ def consenting(people: list[Standing]) -> Grid:
             "Date d'entrée",
         ],
     ]
-    for p in sorted(people, key=lambda p: (p.referral.last_name, p.referral.first_name)):
+    for p in sorted(people, key=by_name):
         r = p.referral
         if r.consent and not r.purged:
             rows.append(

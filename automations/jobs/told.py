@@ -60,17 +60,22 @@ def telling(s: Session, r: Referral, sequence: int) -> Memo:
     return (TOLD, f"{s.reference}|{r.reference}", value)
 
 
-def before(known: Told, fallback_contact: str) -> dict[str, str]:
-    """The session as the person was last told it, for "modification" (« avant → après »)."""
+def before(known: Told, s: Session, fallback_contact: str) -> dict[str, str]:
+    """The session as the person was last told it, for "modification" (« avant → désormais »):
+    the same keys as ``orders.session_context``."""
     value = json.loads(known.details)
     starts = datetime.fromisoformat(value["starts"])
     ends = datetime.fromisoformat(value["ends"]) if value["ends"] else None
+    address = value["address"]
     return {
+        "reference": s.reference,
         "date": french.day(starts),
         "date_heure": french.day_at(starts),
         "debut": french.hour(starts),
         "fin": french.hour(ends) if ends else "",
         "lieu": value["place"],
-        "adresse": value["address"],
-        "contact": fallback_contact,
+        "adresse": address,
+        "lien": address if address.startswith(("http://", "https://")) else "",
+        "animateur": s.host,
+        "contact": s.contact or fallback_contact,
     }
