@@ -23,6 +23,7 @@ from automations.sheets.workbook import WorkbookStore
 from automations.values import CellPatch, RowAppend, RowKey
 
 SCHEDULER_PERIOD = timedelta(minutes=15)
+DELAYS = (timedelta(0), SCHEDULER_PERIOD)
 """Each step runs the jobs twice, a quarter of an hour apart, as `passerelle serve` would: an answer
 read by one run frees a seat that the next run fills."""
 
@@ -173,7 +174,7 @@ def play_step(story: Story, step: Step, report: Callable[[str], None]) -> list[d
     report(f"\n== {step.title}: {moment:%A %d/%m/%Y %H:%M} ==")
     for line in step.act(story):
         report(f"  {line}")
-    runs = [moment, moment + SCHEDULER_PERIOD]
+    runs = [moment + delay for delay in DELAYS]
     for run_at in runs:
         report(f"  -- run at {run_at:%H:%M}")
         for outcome in runner.run(story.config, [], run_at, store=story.store):
