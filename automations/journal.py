@@ -105,6 +105,18 @@ class Journal:
     def close(self) -> None:
         self._db.close()
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """All or nothing, even under SIGKILL. The connection autocommits each statement
+        (isolation_level=None), so ``with connection:`` alone would not group them."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def entries(self) -> list[Entry]:
         rows = self._db.execute(f"SELECT {_COLUMNS} FROM emails")
         return [Entry(*row[:7], datetime.fromisoformat(row[7]), row[8]) for row in rows]
@@ -151,7 +163,7 @@ class Journal:
     ) -> None:
         """The transport took the email: its record, what it told and the cells still to write
         are committed together."""
-        with self._db:
+        with self._transaction():
             self._db.execute(
                 "UPDATE emails SET status=?, updated_at=?, detail='' WHERE key=?", (SENT, at.isoformat(), key)
             )
@@ -165,7 +177,7 @@ class Journal:
 
     def landed(self, keys: Iterable[str], memory: Iterable[tuple[str, str, str]] = ()) -> None:
         """A sheet write carried these emails' cells; ``memory`` acknowledged that write."""
-        with self._db:
+        with self._transaction():
             self._db.executemany("DELETE FROM unlanded WHERE key=?", [(key,) for key in keys])
             self._upsert(memory)
 
@@ -175,7 +187,7 @@ class Journal:
 
     def remember(self, updates: Iterable[tuple[str, str, str]]) -> None:
         """What a job saw last (staff columns, announced session details): (namespace, key, value)."""
-        with self._db:
+        with self._transaction():
             self._upsert(updates)
 
     def _upsert(self, updates: Iterable[tuple[str, str, str]]) -> None:
@@ -191,7 +203,7 @@ class Journal:
 
     def erase_recipients(self, people: Iterable[str]) -> None:
         """Purge: keep that an email went (never twice), forget to which address and why it failed."""
-        with self._db:
+        with self._transaction():
             self._db.executemany(
                 "UPDATE emails SET recipient='', detail='' WHERE person=?", [(p,) for p in people]
             )

@@ -69,6 +69,27 @@ def referrals() -> list[dict[str, object]]:
     ]
 
 
+def sessions() -> list[dict[str, object]]:
+    return [session(name, 7 + i, seats) for i, (name, seats) in enumerate(SEATS.items())]
+
+
+def kept(rows: list[dict[str, object]], excluded: set[str]) -> list[dict[str, object]]:
+    return [row for row in rows if not any(ref in str(row["Référence"]) for ref in excluded)]
+
+
+def remembered(project: Project, excluded: set[str]) -> list[tuple[str, str, str]]:
+    """The journal's memory but what « Synthèse » and « Journal » were written from (they count
+    the people « à vérifier »), and what concerns those people."""
+    journal = Journal(project.root / "state" / "journal.sqlite3")
+    memory = journal.memory()
+    journal.close()
+    return sorted(
+        (namespace, key, value)
+        for (namespace, key), value in memory.items()
+        if namespace not in ("summary", "journal") and not any(ref in key for ref in excluded)
+    )
+
+
 def assert_valid_workbook(path: Path, why: str) -> None:
     """The atomic save: whatever the moment of the kill, the file is a whole workbook."""
     with zipfile.ZipFile(path) as archive:
@@ -149,9 +170,7 @@ def test_killing_the_run_at_random_moments_never_sends_an_email_twice(
     began = time.monotonic()
     with FakeSmtpServer(smtp_certs) as server:
         project = Project(tmp_path).create(
-            referrals(),
-            [session(name, 7 + i, seats) for i, (name, seats) in enumerate(SEATS.items())],
-            extra_config=smtp_config(server, smtp_certs),
+            referrals(), sessions(), extra_config=smtp_config(server, smtp_certs)
         )
         env = {**os.environ, USER_ENV: USERNAME, PASSWORD_ENV: PASSWORD}
         command = [SCRIPT, "run", "--config", str(project.config_path), "--now", NOW.isoformat()]
@@ -226,6 +245,18 @@ def test_killing_the_run_at_random_moments_never_sends_an_email_twice(
     assert len(unconfirmed) <= kinds["mid-batch"] + kinds["saving"], figures
     taken = Counter(r["Session"] for r in rows if r["Session"])
     assert all(taken[name] <= seats for name, seats in SEATS.items()), taken
+
+    # Sheets and memory are those of an uninterrupted run, but for the people « à vérifier ».
+    (tmp_path / "baseline").mkdir()
+    baseline = Project(tmp_path / "baseline").create(referrals(), sessions())
+    baseline.run(now=NOW)
+    excluded = {str(r["Référence"]) for r in unconfirmed}
+    mine, theirs = set(remembered(project, excluded)), set(remembered(baseline, excluded))
+    assert mine == theirs, (
+        f"{figures}; only here: {sorted(mine - theirs)}; only uninterrupted: {sorted(theirs - mine)}"
+    )
+    for sheet in ("Orientations", "Suivi"):
+        assert kept(project.rows(sheet), excluded) == kept(baseline.rows(sheet), excluded), sheet
 
     # The test proved something: processes really were killed in the middle of their batch.
     assert kinds["mid-batch"] >= 5, figures
