@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 
 class DeliveryDeferred(Exception):
@@ -45,3 +45,15 @@ class Transport(Protocol):
     def send(self, message: EmailMessage) -> str:
         """Hand one message over; return where it went (file path, server answer) for the log."""
         ...
+
+
+class Connectionless:
+    """For transports with no connection to open or close around a batch (a folder, a list)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None

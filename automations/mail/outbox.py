@@ -12,23 +12,19 @@ import tempfile
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
-from types import TracebackType
+
+from automations.mail.base import Connectionless
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-class OutboxTransport:
+class OutboxTransport(Connectionless):
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
     def __enter__(self) -> OutboxTransport:
         self.folder.mkdir(parents=True, exist_ok=True)
         return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        return None
 
     def send(self, message: EmailMessage) -> str:
         key = message.get("X-Passerelle-Key") or message["Message-ID"]

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from types import TracebackType
+
+from automations.mail.base import Connectionless
 
 
-class RecordingTransport:
+class RecordingTransport(Connectionless):
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
-
-    def __enter__(self) -> RecordingTransport:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        return None
 
     def send(self, message: EmailMessage) -> str:
         self.messages.append(message)
