@@ -3,6 +3,8 @@
 Advisors write "Conseiller·ère", "conseillere", "CONSEILLER.ERE" or "Conseiller(e)"; all must
 find the column Passerelle calls "Conseiller·ère". Each header is turned into the set of plain
 spellings it stands for (masculine, feminine, joined) and two headers match when the sets meet.
+Only a feminine ending makes an inclusive form: a hyphenated or longer header is another column
+("État-civil" is not "État", "Nom-Prénom" is neither "Nom" nor "Prénom"; "E-mail" is "Email").
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
-_INCLUSIVE = re.compile(r"(\w+)(?:[·•.∙⋅-](\w+)|\((\w+)\))")
+_ENDINGS = "e|es|ere|eres|euse|euses|rice|rices|trice|trices|ice|ices|le|les|ne|nes|te|tes|se|ses"
+_INCLUSIVE = re.compile(rf"(\w+)(?:[·•.∙⋅]({_ENDINGS})\b|\(({_ENDINGS})\))")
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 _MAX_STEM_CUT = 3
 

@@ -50,7 +50,8 @@ class Referral:
     @property
     def key(self) -> RowKey:
         """How every write to this row finds it, before and after its Référence is written."""
-        return RowKey(self.row.text("reference") or None, self.row.fingerprint, assigned=self.reference)
+        row = self.row
+        return RowKey(row.text("reference") or None, row.fingerprint, self.reference, row.occurrence)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class Session:
     contact: str | None
     cancelled: bool
     problems: tuple[str, ...] = field(default=())
+    """What keeps the session from being offered (its date, start, seats or « Annulée » unreadable)."""
+    notes: tuple[str, ...] = field(default=())
+    """What is wrong in an optional column: reported, and the session is still offered."""
 
 
 class _Collector:
@@ -151,10 +155,10 @@ def _purged(row: Row) -> Referral:
 
 
 def session(table: Table, row: Row) -> Session:
-    c = _Collector(table, row)
+    c, optional = _Collector(table, row), _Collector(table, row)
     day = c.get("date", cells.parse_date)
     start = c.get("debut", cells.parse_time)
-    end = c.get("fin", cells.parse_time)
+    end = optional.get("fin", cells.parse_time)
     seats = c.get("places", cells.parse_count)
     for key, value, missing in (
         ("date", day, "la date est vide"),
@@ -175,9 +179,10 @@ def session(table: Table, row: Row) -> Session:
         address=row.text("adresse"),
         seats=seats or 0,
         host=row.text("animateur"),
-        contact=c.get("email_contact", _optional_email),
+        contact=optional.get("email_contact", _optional_email),
         cancelled=bool(c.get("annulee", cells.parse_yes_no, False)),
         problems=tuple(c.problems),
+        notes=tuple(optional.problems),
     )
 
 

@@ -6,6 +6,7 @@ with one French sentence naming the sheet and the header.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ class Row:
     """1-based row number in the sheet when it was read: for messages, never for writing."""
     cells: dict[str, CellValue]
     fingerprint: tuple[str, ...]
+    occurrence: int = 0
+    """How many rows above have exactly the same content: tells identical rows apart."""
 
     def __getitem__(self, key: str) -> CellValue:
         return self.cells.get(key)
@@ -30,7 +33,7 @@ class Row:
         return text(self.cells.get(key))
 
     def key(self, reference_key: str = "reference") -> RowKey:
-        return RowKey(self.text(reference_key) or None, self.fingerprint)
+        return RowKey(self.text(reference_key) or None, self.fingerprint, occurrence=self.occurrence)
 
 
 @dataclass(frozen=True)
@@ -86,11 +89,14 @@ def bind(spec: SheetSpec, grid: Grid | None) -> Table:
             )
     by_key = {key: positions[label] for key, label in spec.columns.items() if label in positions}
     rows = []
+    seen: Counter[tuple[str, ...]] = Counter()
     for number, values in enumerate(grid[1:], start=2):
         if not any(text(value) for value in values):
             continue
         cells = {key: values[i] if i < len(values) else None for key, i in by_key.items()}
-        rows.append(Row(number, cells, fingerprint(values)))
+        content = fingerprint(values)
+        rows.append(Row(number, cells, content, seen[content]))
+        seen[content] += 1
     return Table(spec, tuple(rows), frozenset(by_key))
 
 

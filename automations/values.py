@@ -33,6 +33,8 @@ class RowKey:
     assigned: str | None = None
     """For a row without a Référence: the one Passerelle is giving it in this run, which finds the
     row once written (its content, and so its fingerprint, then changed)."""
+    occurrence: int = 0
+    """Among rows with exactly this content and no Référence, which one (0: the first)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,15 @@ def patches_to_json(patches: Sequence[CellPatch]) -> str:
 
     return json.dumps(
         [
-            [p.sheet, p.row.reference, list(p.row.fingerprint), p.row.assigned, p.column, cell(p.value)]
+            [
+                p.sheet,
+                p.row.reference,
+                list(p.row.fingerprint),
+                p.row.assigned,
+                p.column,
+                cell(p.value),
+                p.row.occurrence,
+            ]
             for p in patches
         ],
         ensure_ascii=False,
@@ -112,6 +122,6 @@ def patches_from_json(text: str) -> list[CellPatch]:
         return value  # type: ignore[return-value]
 
     return [
-        CellPatch(sheet, RowKey(reference, tuple(fingerprint), assigned), column, cell(value))
-        for sheet, reference, fingerprint, assigned, column, value in json.loads(text)
+        CellPatch(sheet, RowKey(reference, tuple(fingerprint), assigned, occurrence), column, cell(value))
+        for sheet, reference, fingerprint, assigned, column, value, occurrence in json.loads(text)
     ]

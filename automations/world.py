@@ -45,9 +45,14 @@ class World:
     sessions: tuple[Session, ...] = ()
     followups: tuple[FollowUp, ...] = ()
     people: Mapping[str, Referral] = field(default_factory=dict)
-    """Referrals without a problem, by Référence (the first row when one is used twice)."""
+    """Referrals without a problem, each person once, by Référence."""
+    duplicates: Mapping[int, str] = field(default_factory=dict)
+    """Rows that repeat a person already on an earlier row (same Référence or same address), by row
+    number: what their « État » says."""
     by_reference: Mapping[str, Session] = field(default_factory=dict)
-    """Sessions by Référence."""
+    """Sessions by Référence; a Référence two rows share is in none (neither is offered)."""
+    shared: Mapping[str, tuple[Session, ...]] = field(default_factory=dict)
+    """Sessions whose Référence another row also has, by that Référence."""
     followups_of: Mapping[str, tuple[FollowUp, ...]] = field(default_factory=dict)
     """"Suivi" rows by the Référence of the person they follow."""
 
@@ -83,19 +88,46 @@ def build(tables: Mapping[str, Table], parsed: Parsed | None = None) -> World:
     referrals = parsed.of(orientations, referral) if orientations else ()
     sessions = parsed.of(reunions, session) if reunions else ()
     followups = parsed.of(suivi, followup) if suivi else ()
-    people: dict[str, Referral] = {}
-    for r in referrals:
-        if not r.problems:
-            people.setdefault(r.reference, r)
+    people, duplicates = _people(referrals)
     followups_of: dict[str, list[FollowUp]] = {}
     for f in followups:
         followups_of.setdefault(f.person, []).append(f)
+    by_reference: dict[str, list[Session]] = {}
+    for s in sessions:
+        by_reference.setdefault(s.reference, []).append(s)
     return World(
         tables=dict(tables),
         referrals=referrals,
         sessions=sessions,
         followups=followups,
         people=people,
-        by_reference={s.reference: s for s in sessions},
+        duplicates=duplicates,
+        by_reference={reference: rows[0] for reference, rows in by_reference.items() if len(rows) == 1},
+        shared={reference: tuple(rows) for reference, rows in by_reference.items() if len(rows) > 1},
         followups_of={person: tuple(rows) for person, rows in followups_of.items()},
     )
+
+
+def _people(referrals: tuple[Referral, ...]) -> tuple[dict[str, Referral], dict[int, str]]:
+    """Each person once: a later row with the same Référence or address is a duplicate."""
+    people: dict[str, Referral] = {}
+    first: dict[str, int] = {}
+    duplicates: dict[int, str] = {}
+    for r in referrals:
+        if r.purged:  # erased, still counted
+            people.setdefault(r.reference, r)
+            continue
+        same = "même Référence" if r.reference in first else None
+        address = r.email.casefold() if r.email else None
+        if same is None and address and address in first:
+            same = "même adresse email"
+        if same:
+            line = first[r.reference] if r.reference in first else first[address]
+            duplicates[r.row.number] = f"Doublon de la ligne {line} ({same})"
+            continue
+        first[r.reference] = r.row.number
+        if address:
+            first[address] = r.row.number
+        if not r.problems:
+            people[r.reference] = r
+    return people, duplicates

@@ -33,6 +33,11 @@ def test_spellings_of_one_header_match(typed, expected):
         ("Date", "Date d'orientation"),
         ("Nom", "Prénom"),
         ("Session", "Réponse"),
+        ("État-civil", "État"),
+        ("Nom-Prénom", "Nom"),
+        ("Nom-Prénom", "Prénom"),
+        ("Nom.Prénom", "Nom"),
+        ("Date.début", "Date"),
     ],
 )
 def test_different_headers_do_not_match(a, b):

@@ -37,7 +37,7 @@ def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -
     given = Given(world, facts, now, settings)
     result = Plan("invitations")
     report_sessions(result, given)
-    for s in world.sessions:
+    for s in world.by_reference.values():
         announce_changes(result, given, s)
     taken, pacing = world.taken(), Pacing(facts, now)
     for r in valid_unassigned(result, world):
@@ -49,48 +49,35 @@ def report_sessions(plan: Plan, given: Given) -> None:
     spec = given.world.spec("reunions")
     for s in given.world.sessions:
         plan.problems.extend(Problem(spec.name, s.row.number, p) for p in s.problems)
+        plan.problems.extend(
+            Problem(spec.name, s.row.number, f"{note} (la réunion reste proposée)") for note in s.notes
+        )
         upcoming = not s.problems and not s.cancelled and s.starts > given.now
         if upcoming and s.seats == 0:
             message = f"{spec.label('places')} : 0 place, personne ne peut y être invité·e"
             plan.problems.append(Problem(spec.name, s.row.number, message))
-        if not s.row.text("reference") and not s.problems:
+        if not s.row.text("reference") and not s.problems and s.reference not in given.world.shared:
             plan.patches.append(CellPatch(spec.name, s.row.key(), spec.label("reference"), s.reference))
+    for reference, twins in given.world.shared.items():
+        lines = ", ".join(str(s.row.number) for s in twins)
+        message = (
+            f"{spec.label('reference')} : « {reference} » est sur plusieurs lignes ({lines}) ; "
+            "donnez une Référence différente à chaque réunion : aucune n'est proposée d'ici là"
+        )
+        plan.problems.extend(Problem(spec.name, s.row.number, message) for s in twins)
 
 
 def valid_unassigned(plan: Plan, world: World) -> list[Referral]:
     """Rows to place, in referral-date order; duplicates and unreadable rows are reported instead."""
-    spec = world.spec("orientations")
-    seen_refs: dict[str, int] = {}
-    seen_emails: dict[str, int] = {}
     waiting = []
     for r in world.referrals:
-        if r.reference in seen_refs:
-            where = seen_refs[r.reference]
-            rows.report(
-                plan,
-                world,
-                r,
-                f"{spec.label('reference')} : déjà utilisée à la ligne {where} (ligne en double ?)",
-            )
-            continue
-        seen_refs[r.reference] = r.row.number
         if r.purged:
             continue
-        if r.problems:
+        if r.row.number in world.duplicates:
+            rows.report(plan, world, r, world.duplicates[r.row.number])
+        elif r.problems:
             rows.report(plan, world, r, " ; ".join(r.problems))
-            continue
-        address = r.email.casefold()
-        if address in seen_emails:
-            where = seen_emails[address]
-            rows.report(
-                plan,
-                world,
-                r,
-                f"{spec.label('email')} : personne déjà orientée à la ligne {where} (même adresse)",
-            )
-            continue
-        seen_emails[address] = r.row.number
-        if not r.session:
+        elif not r.session:
             waiting.append(r)
     return sorted(waiting, key=lambda r: (r.referred_on or date.max, r.row.number))
 
@@ -167,7 +154,7 @@ def place(plan: Plan, given: Given, taken: Counter[str], pacing: Pacing, r: Refe
         return
     earliest = given.now + _notice(given.settings)
     target = next((s for s in world.open_sessions(earliest) if taken[s.reference] < s.seats), None)
-    if target is None or not pacing.may_email(r):
+    if target is None or r.purged:  # an invitation never waits for "one email a day" (PRODUCT §3)
         wait(plan, given, pacing, r)
         return
     taken[target.reference] += 1

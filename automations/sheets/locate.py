@@ -67,6 +67,8 @@ def _row_finder(grid: Grid, layout: SheetLayout, positions: dict[str, int]):
                 matches = [index for index in matches if fingerprints[index] == key.fingerprint]
             return matches[0] if len(matches) == 1 else None
         matches = by_fingerprint[key.fingerprint]
+        if len(matches) > key.occurrence and len(matches) > 1:
+            return matches[key.occurrence]  # identical rows: the n-th is the n-th
         if len(matches) != 1 and key.assigned:
             matches = by_reference[key.assigned]
         return matches[0] if len(matches) == 1 else None

@@ -1,0 +1,76 @@
+"""Nobody falls out of the loop, nothing is sent twice (issue « Nobody falls out of the loop »),
+the parts built so far: header matching that never takes another column for one of Passerelle's,
+sessions that stay offered despite a typo in an optional column and are never offered twice under
+one Référence, duplicates told they are duplicates and counted once, invitations that never wait."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import NOW, ORIENTATIONS, referral, session
+from tests.test_loop_jobs import kinds
+
+pytestmark = pytest.mark.backends("workbook", "google")
+
+
+def test_a_column_etat_civil_is_never_taken_for_etat(project):
+    headers = [*ORIENTATIONS.columns.values(), "État-civil", "Nom-Prénom"]
+    people = [referral(n, **{"État-civil": "célibataire", "Nom-Prénom": f"X{n}"}) for n in range(3)]
+    project.create(people, [session("A", 7, 5)], orientation_headers=headers)
+    project.run()
+    rows = project.rows()
+    assert [r["État-civil"] for r in rows] == ["célibataire"] * 3
+    assert [r["Nom-Prénom"] for r in rows] == ["X0", "X1", "X2"]
+    assert all(r["État"].startswith("Invité·e") for r in rows)
+
+
+def test_a_typo_in_the_contact_column_reports_it_and_still_offers_the_session(project):
+    project.create([referral(n) for n in range(3)], [session("A", 7, 13, **{"Email contact": "camille@"})])
+    outcomes = project.run()
+    assert kinds(project) == [("invitation", f"personne{n:02d}@exemple.fr") for n in range(3)]
+    problems = [str(p) for o in outcomes for p in o.problems]
+    assert any("Email contact" in p and "la réunion reste proposée" in p for p in problems), problems
+    [invitation, *_] = project.emails()
+    assert invitation["Reply-To"] == "accueil@ouvre-boites.example"
+
+
+def test_a_session_row_copied_with_its_reference_is_reported_and_never_announced_twice(project):
+    project.create([referral(n) for n in range(2)], [session("A", 7, 5)])
+    project.run()
+    project.insert_rows("Réunions", 1, [session("A", 14, 5)])  # copied to make the next session
+    before = {p.name for p in project.outbox.glob("*.eml")}
+    for hours in range(4):
+        outcomes = project.run(now=NOW + timedelta(days=1, hours=hours))
+    assert kinds(project, before) == [], "no « modification » flip-flop between the two dates"
+    problems = [str(p) for o in outcomes for p in o.problems]
+    assert sum("« A » est sur plusieurs lignes (2, 3)" in p for p in problems) == 2, problems
+    project.set("Réunions", 1, "Référence", "B")
+    project.insert_rows("Orientations", 2, [referral(5)])
+    project.run(now=NOW + timedelta(days=2))
+    assert kinds(project, before) == [("invitation", "personne05@exemple.fr")]
+
+
+def test_identical_rows_invite_one_person_and_tell_the_other_row_it_is_a_duplicate(project):
+    project.create([referral(1), referral(1), referral(2)], [session("A", 7, 5)])
+    project.run()
+    project.run(now=NOW + timedelta(minutes=15))
+    rows = project.rows()
+    assert kinds(project) == [
+        ("invitation", "personne01@exemple.fr"),
+        ("invitation", "personne02@exemple.fr"),
+    ]
+    assert rows[0]["État"].startswith("Invité·e") and rows[0]["Référence"]
+    assert rows[1]["État"] == "Doublon de la ligne 2 (même Référence)"
+    summary = {row[0]: row[1] for row in project.grid("Synthèse") if row and len(row) > 1}
+    assert summary["Orienté·es"] == 2, "a person is counted once"
+
+
+def test_a_waiting_person_is_invited_the_day_a_seat_opens(project):
+    project.create([referral(1), referral(2)], [session("A", 7, 1)])
+    project.run()
+    project.set("Orientations", 0, "Réponse", "Non")
+    project.run(now=NOW + timedelta(hours=2))
+    project.run(now=NOW + timedelta(hours=2, minutes=15))
+    assert ("invitation", "personne02@exemple.fr") in kinds(project)
