@@ -13,6 +13,8 @@
   job sees what the previous ones did) and are flushed to the real sheets; the memory that
   acknowledges them (``Plan.memory``: an answer applied, a change stamped, « Synthèse » written)
   waits in the ``Ledger`` and is committed only after the flush that carried them succeeded.
+- *What the sheets said and the plan's own writes erase* (a Non, before its row is re-queued) is
+  remembered first, before any write: afterwards only the journal knows it.
 - *Before an email to a seeker leaves*, every write queued so far is flushed: the Référence of a new
   row is in the sheet before its first email, so correcting a name later never makes a new person.
   An email whose row could not be written is not sent.
@@ -151,6 +153,9 @@ def render_all(plan: Plan, edges: Edges, now: datetime) -> list[tuple[EmailOrder
 
 def apply(plan: Plan, edges: Edges, now: datetime) -> Outcome:
     messages = render_all(plan, edges, now)
+    edges.journal.remember(plan.observed)
+    for key in plan.retry:  # the advisor chose « Renvoyer »: the next plan may send it again
+        edges.journal.settle(key, DEFERRED, now, "renvoi demandé")
     outcome = Outcome(plan.job, problems=list(plan.problems))
     ledger = edges.ledger
     _record(outcome, ledger.write(plan.patches, plan.appends), plan.patches, plan.appends)

@@ -31,6 +31,11 @@ _SPACES = re.compile(r"\s+")
 _DIGITS = re.compile(r"[0-9]+")
 
 
+def folded(words: str) -> str:
+    """Lower case without accents or inclusive marks: « Intéressé·e » → « interessee »."""
+    return _ascii(words.casefold()).replace("·", "")
+
+
 def _ascii(word: str) -> str:
     """décembre → decembre: month names typed without accents."""
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()

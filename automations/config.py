@@ -151,7 +151,8 @@ class AnswersConfig:
     """The pre-fill id of the form's Code question, e.g. "entry.1234567"."""
     answer_entry: str = ""
     yes: str = "Oui, je viendrai"
-    no: str = "Non, je ne pourrai pas"
+    no: str = "Non, pas à cette date"
+    withdraw: str = "Je ne suis plus intéressé·e"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from automations import cells
 from automations.cells import CellProblem
 from automations.headers import same_header
-from automations.schema import PRESENCE, STAFF_COLUMNS, STAGES
+from automations.schema import ACTIONS, PRESENCE, STAFF_COLUMNS, STAGES
 from automations.tables import Row, Table
 from automations.values import RowKey
 
@@ -34,10 +34,15 @@ class Referral:
     activ_crea: bool | None
     session: str
     answer: bool | None
+    """Oui (True), Non or « Plus intéressé·e » (False), or no answer yet."""
     invited_on: datetime | None
     status: str
     problems: tuple[str, ...] = ()
     purged: bool = False
+    withdrawn: bool = False
+    """Answered « Plus intéressé·e »: the referral closes."""
+    action: str | None = None
+    """What the advisor asks in « Action » (Réinviter, Renvoyer, Clôturer)."""
 
     @property
     def full_name(self) -> str:
@@ -127,10 +132,12 @@ def referral(table: Table, row: Row) -> Referral:
         consent=bool(c.get("accord", cells.parse_yes_no, False)),
         activ_crea=c.get("activ_crea", cells.parse_yes_no),
         session=row.text("session"),
-        answer=c.get("reponse", cells.parse_yes_no),
+        answer=c.get("reponse", parse_answer),
         invited_on=c.get("invitation", cells.parse_datetime),
         status=row.text("etat"),
         problems=tuple(c.problems),
+        withdrawn=withdrawn(row["reponse"]),
+        action=c.get("action", lambda v: parse_choice(v, ACTIONS)),
     )
 
 
@@ -147,7 +154,7 @@ def _purged(row: Row) -> Referral:
         consent=bool(cells.or_none(cells.parse_yes_no, row["accord"])),
         activ_crea=cells.or_none(cells.parse_yes_no, row["activ_crea"]),
         session=row.text("session"),
-        answer=cells.or_none(cells.parse_yes_no, row["reponse"]),
+        answer=cells.or_none(parse_answer, row["reponse"]),
         invited_on=cells.or_none(cells.parse_datetime, row["invitation"]),
         status=row.text("etat"),
         purged=True,
@@ -235,6 +242,20 @@ def followup(table: Table, row: Row) -> FollowUp:
         staff=tuple(row.text(key) for key in STAFF_COLUMNS),
         problems=tuple(c.problems),
     )
+
+
+def withdrawn(value: cells.CellValue) -> bool:
+    """« Plus intéressé·e », « Je ne suis plus intéressée »…: the person leaves the loop."""
+    return "plus interess" in cells.folded(cells.text(value))
+
+
+def parse_answer(value: cells.CellValue) -> bool | None:
+    """Oui; Non (« Non, pas à cette date »); « Plus intéressé·e », also a no. The first word of a
+    form's answer decides (« Oui, je viendrai »)."""
+    if isinstance(value, bool) or withdrawn(value):
+        return value if isinstance(value, bool) else False
+    first = cells.text(value).split(",")[0].split()[:1]
+    return cells.parse_yes_no(first[0] if first else "")
 
 
 def _optional_email(value: cells.CellValue) -> str | None:

@@ -101,5 +101,10 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)
     memory: list[Memo] = field(default_factory=list)
     """What this plan's cell writes acknowledge: committed once they have landed in the sheets."""
+    observed: list[Memo] = field(default_factory=list)
+    """What the sheets said that this plan's own writes erase (a Non, before its row is re-queued):
+    committed before any write, because afterwards only the journal remembers it."""
+    retry: list[str] = field(default_factory=list)
+    """Keys of emails left « À vérifier » that an advisor asked to send again (« Renvoyer »)."""
     replaced: list[tuple[str, Grid, ChartSpec | None]] = field(default_factory=list)
     """Sheets Passerelle owns, rewritten whole (sheet name, grid, chart)."""

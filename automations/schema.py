@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from automations.values import SheetLayout
 
 YES_NO = ("Oui", "Non")
+ANSWERS = ("Oui", "Non, pas à cette date", "Plus intéressé·e")
+ACTIONS = ("Réinviter", "Renvoyer", "Clôturer")
 PRESENCE = ("Présent·e", "Absent·e", "Excusé·e")
 STAGES = ("Candidat·e", "Diagnostic", "CAPE signé", "CESA signé", "Sortie")
 
@@ -59,6 +61,7 @@ ORIENTATIONS = SheetSpec(
         "accord": "Accord de partage",
         "date_orientation": "Date d'orientation",
         "remarques": "Remarques",
+        "action": "Action",
         "session": "Session",
         "invitation": "Invitation envoyée le",
         "rappel": "Rappel envoyé le",
@@ -68,7 +71,7 @@ ORIENTATIONS = SheetSpec(
     },
     required=("nom", "prenom", "email"),
     owned=("reference", "session", "invitation", "rappel", "reponse", "relance", "etat"),
-    choices={"activ_crea": YES_NO, "accord": YES_NO, "reponse": YES_NO},
+    choices={"activ_crea": YES_NO, "accord": YES_NO, "reponse": ANSWERS, "action": ACTIONS},
 )
 
 REUNIONS = SheetSpec(

@@ -21,13 +21,13 @@ def grid(rows):
     return [headers, *([row.get(h) for h in headers] for row in rows)]
 
 
-def plan(referrals, sessions, journal=(), now=NOW):
+def plan(referrals, sessions, journal=(), now=NOW, memory=None):
     reunions = sessions or [session("unused", 0, 0)]
     tables = {
         "orientations": bind(ORIENTATIONS, grid(referrals)),
         "reunions": bind(REUNIONS, grid(reunions)[: 1 + len(sessions)]),
     }
-    return invitations.plan(build(tables), JournalFacts(journal), now, SETTINGS)
+    return invitations.plan(build(tables), JournalFacts(journal, memory), now, SETTINGS)
 
 
 def invited(p):
@@ -61,7 +61,37 @@ def test_seats_taken_are_those_assigned_who_did_not_answer_no():
     assigned[0]["Réponse"] = "Non"
     p = plan([*assigned, referral(10), referral(11), referral(12)], [session("A", 7, 4)])
     assert invited(p) == [("personne10@exemple.fr", "A"), ("personne11@exemple.fr", "A")]
-    assert waiting(p) == ["personne12@exemple.fr"]
+    assert waiting(p) == ["personne00@exemple.fr", "personne12@exemple.fr"], (
+        "who said Non waits for another date"
+    )
+
+
+def test_who_declined_a_session_is_offered_the_next_one_with_a_seat_then_after_two_is_to_recontact():
+    declined = referral(0, **{"Session": "A", "Référence": "OR-0", "Réponse": "Non, pas à cette date"})
+    p = plan([declined], [session("A", 7, 4), session("B", 14, 4)])
+    assert invited(p) == [("personne00@exemple.fr", "B")]
+    assert ("declined", "OR-0", '["A"]') in p.observed
+    again = [Entry("x", "x", "OR-0", "", "", SENT, 1, NOW, "")]
+    second = plan(
+        [{**declined, "Session": "B"}],
+        [session("A", 7, 4), session("B", 14, 4), session("C", 21, 4)],
+        again,
+        memory={("declined", "OR-0"): '["A"]'},
+    )
+    assert second.emails == []
+    assert [x.value for x in second.patches if x.column == "État"] == [
+        "A décliné ou manqué deux réunions : à recontacter par son·sa conseiller·ère"
+    ]
+
+
+def test_who_is_no_longer_interested_is_closed_and_frees_the_seat():
+    gone = referral(0, **{"Session": "A", "Référence": "OR-0", "Réponse": "Je ne suis plus intéressée"})
+    p = plan([gone, referral(1)], [session("A", 7, 1)])
+    assert invited(p) == [("personne01@exemple.fr", "A")]
+    assert next(x.value for x in p.patches if x.column == "État").startswith(
+        "Plus intéressé·e : orientation close"
+    )
+    assert any(m[0] == "closed" and m[1] == "OR-0" for m in p.memory)
 
 
 def test_an_invalid_row_is_reported_in_etat_and_the_others_proceed():

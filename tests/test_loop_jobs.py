@@ -131,11 +131,13 @@ def test_an_answer_typed_by_an_advisor_after_the_form_is_kept(project):
 
 
 def test_reminders_skip_people_who_said_non_and_never_two_emails_the_same_day(project):
-    project.create([referral(1), referral(2, Réponse="Non"), referral(3)], [session("A", 3, 5)])
+    project.create([referral(1), referral(2), referral(3)], [session("A", 3, 5)])
     project.run()  # invited today; the reminder window (2 days before) opens tomorrow
+    project.set("Orientations", 1, "Réponse", "Non")
     before = files(project)
     project.run(now=NOW + timedelta(days=1))
     assert kinds(project, before) == [
+        ("liste_attente", "personne02@exemple.fr"),  # no other date yet: the waiting list
         ("rappel", "personne01@exemple.fr"),
         ("rappel", "personne03@exemple.fr"),
     ]

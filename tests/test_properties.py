@@ -295,9 +295,15 @@ def plan(sessions: list[SessionRow], referrals: list[ReferralRow]):
     return invitations.plan(build(tables), JournalFacts(()), NOW, SETTINGS)
 
 
-def candidates(referrals: list[ReferralRow]) -> list[tuple[int, ReferralRow]]:
+def declined(r: ReferralRow, sessions: list[SessionRow]) -> bool:
+    """Answered Non for a session that was not cancelled: the seat is freed, another date follows."""
+    cancelled = {s.reference for s in sessions if s.cancelled}
+    return bool(r.session) and r.answer == "Non" and r.session not in cancelled
+
+
+def candidates(referrals: list[ReferralRow], sessions: list[SessionRow]) -> list[tuple[int, ReferralRow]]:
     """Rows the rule must place, in the order it must place them: valid, first row of their
-    address, without a session; by referral date (no date last), then row."""
+    address, without a session or having declined theirs; by referral date (no date last), then row."""
     seen: set[str] = set()
     waiting = []
     for n, r in enumerate(referrals):
@@ -306,7 +312,7 @@ def candidates(referrals: list[ReferralRow]) -> list[tuple[int, ReferralRow]]:
         if r.address in seen:
             continue
         seen.add(r.address)
-        if not r.session:
+        if not r.session or declined(r, sessions):
             waiting.append((n, r))
     return sorted(
         waiting, key=lambda item: (item[1].referred if item[1].referred is not None else 10**9, item[0])
@@ -326,8 +332,10 @@ def test_the_assignment_rule(situation):
     # never two sessions for one person: one invitation at most, none for who already has a session
     assert len(seat) == len(invited), "one person invited twice"
     assert not {e.to_address for e in waiting} & set(seat), "invited and on the waiting list"
-    order = candidates(referrals)
+    order = candidates(referrals, sessions)
     assert set(seat) <= {r.address for _, r in order}, "someone seated, invalid or a duplicate got a seat"
+    excluded = {r.address: {r.session} for _, r in order if declined(r, sessions)}
+    assert all(seat[address] not in refused for address, refused in excluded.items() if address in seat)
 
     # cancelled, too close, past or unreadable sessions get nobody
     assert all(by_reference[e.session].open for e in invited)
@@ -344,19 +352,24 @@ def test_the_assignment_rule(situation):
     # every candidate is either seated or told to wait, and waits only when every open session is full
     outcome = {r.address: seat.get(r.address) for _, r in order}
     assert set(outcome) == set(seat) | {e.to_address for e in waiting}
-    if waiting:
-        assert all(full(s) for s in sessions if s.open)
+    for e in waiting:
+        refused = excluded.get(e.to_address, set())
+        assert all(full(s) for s in sessions if s.open and s.reference not in refused), e.to_address
 
     # the earliest session with a seat: every open session before one's own is full
     for address, reference in seat.items():
-        mine = by_reference[reference]
-        assert all(full(s) for s in sessions if s.open and s.starts < mine.starts), address
+        mine, refused = by_reference[reference], excluded.get(address, set())
+        assert all(
+            full(s) for s in sessions if s.open and s.starts < mine.starts and s.reference not in refused
+        ), address
 
     # referral-date order: if B got a seat in S, everyone before B got a seat in S or earlier
     for later_index, (_, later) in enumerate(order):
         if later.address not in seat:
             continue
         for _, earlier in order[:later_index]:
+            if earlier.address in excluded:
+                continue  # the only seats left may be at the session they declined
             assert earlier.address in seat, f"{earlier.address} waits while {later.address} is seated"
             assert by_reference[seat[earlier.address]].starts <= by_reference[seat[later.address]].starts
 

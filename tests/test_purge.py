@@ -57,8 +57,8 @@ def told_story(tmp_path_factory):
 def test_purge_erases_closed_referrals_everywhere_and_keeps_the_counts(told_story):
     folder, config = told_story
     before = funnel(folder / "passerelle.xlsx")
-    now = START + timedelta(days=20)
-    now = now.replace(year=now.year + 2)  # 24 months after the 20th day of the story
+    now = START + timedelta(days=30)
+    now = now.replace(year=now.year + 2)  # 24 months after the 30th day of the story
     dry = subprocess.run(
         [
             SCRIPT,

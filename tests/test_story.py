@@ -110,9 +110,15 @@ def test_day_one_invites_thirteen_and_puts_four_on_the_waiting_list(walk):
     )
 
 
-def test_three_answers_non_give_their_seats_to_the_waiting_list(walk):
+NON = (2, 4, 6)
+
+
+def test_three_answers_non_give_their_seats_to_the_waiting_list_and_wait_for_another_date(walk):
     emails, _, _ = walk[1]
-    assert emails == Counter({("invitation", address(i)): 1 for i in (13, 14, 15)})
+    assert emails == Counter(
+        {("invitation", address(i)): 1 for i in (13, 14, 15)}
+        | {("liste_attente", address(i)): 1 for i in NON}
+    )
 
 
 def test_reminders_go_to_everyone_still_coming_and_advisors_get_their_first_digest(walk):
@@ -129,7 +135,7 @@ def test_after_the_session_present_people_hear_the_next_steps_and_absent_ones_a_
     assert emails == Counter(
         {("suite_presence", address(i)): 1 for i in present}
         | {("relance_absent", address(i)): 1 for i in (3, 12)}
-        | {("invitation", address(16)): 1}
+        | {("invitation", address(i)): 1 for i in (16, *NON)}  # the second session opens
     )
     assert len(present) == 10
 

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from automations import french
-from automations.jobs import rows
+from automations.jobs import journey, rows
 from automations.jobs.given import Given
 from automations.jobs.orders import calendar_event, seeker_email, session_context, staff_email
 from automations.jobs.pacing import Pacing
@@ -48,11 +48,17 @@ def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -
             thank(result, given, pacing, r, s, f)
         elif f.presence in ("Absent·e", "Excusé·e"):
             reinvite(result, given, taken, pacing, r, s)
-        elif not f.row.text("presence") and not (r.answer is False and r.session == s.reference):
+        elif not f.row.text("presence") and not _declined(facts, r, s):
             unfilled.setdefault(s.reference, []).append(f)
     for reference, waiting in unfilled.items():
         nudge(result, given, world.by_reference[reference], waiting)
     return result
+
+
+def _declined(facts: JournalFacts, r: Referral, s: Session) -> bool:
+    """Who said Non to that session is not expected there: staff are not asked about them."""
+    said_no = r.answer is False and r.session == s.reference
+    return said_no or s.reference in journey.sessions(facts, journey.DECLINED, r.reference)
 
 
 def thank(plan: Plan, given: Given, pacing: Pacing, r: Referral, s: Session, f: FollowUp) -> None:

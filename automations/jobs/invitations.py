@@ -8,10 +8,11 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 from automations import french
-from automations.jobs import rows
+from automations.jobs import queue, rows
 from automations.jobs.given import Given
 from automations.jobs.orders import calendar_event, seeker_email
 from automations.jobs.pacing import Pacing
+from automations.jobs.queue import Candidate
 from automations.jobs.told import before, details, next_sequence, telling, told
 from automations.journal import PENDING, SENT, Entry, JournalFacts
 from automations.model import Referral, Session
@@ -40,8 +41,9 @@ def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -
     for s in world.by_reference.values():
         announce_changes(result, given, s)
     taken, pacing = world.taken(), Pacing(facts, now)
-    for r in valid_unassigned(result, world):
-        place(result, given, taken, pacing, r)
+    waiting = [c for c in queue.candidates(result, given) if not recovered(result, given, taken, c)]
+    for candidate in waiting:  # after every recovered seat is counted, whatever the order
+        place(result, given, taken, pacing, candidate)
     return result
 
 
@@ -65,21 +67,6 @@ def report_sessions(plan: Plan, given: Given) -> None:
             "donnez une Référence différente à chaque réunion : aucune n'est proposée d'ici là"
         )
         plan.problems.extend(Problem(spec.name, s.row.number, message) for s in twins)
-
-
-def valid_unassigned(plan: Plan, world: World) -> list[Referral]:
-    """Rows to place, in referral-date order; duplicates and unreadable rows are reported instead."""
-    waiting = []
-    for r in world.referrals:
-        if r.purged:
-            continue
-        if r.row.number in world.duplicates:
-            rows.report(plan, world, r, world.duplicates[r.row.number])
-        elif r.problems:
-            rows.report(plan, world, r, " ; ".join(r.problems))
-        elif not r.session:
-            waiting.append(r)
-    return sorted(waiting, key=lambda r: (r.referred_on or date.max, r.row.number))
 
 
 # Session changes
@@ -145,22 +132,38 @@ def cancel(plan: Plan, given: Given, r: Referral, s: Session) -> None:
 # New invitations
 
 
-def place(plan: Plan, given: Given, taken: Counter[str], pacing: Pacing, r: Referral) -> None:
-    world = given.world
+def recovered(plan: Plan, given: Given, taken: Counter[str], candidate: Candidate) -> bool:
+    """Whether the journal knows an invitation the sheet lost: then it is repaired, never resent."""
+    r = candidate.referral
     history = [e for e in given.facts.of(INVITATION, r.reference) if e.status in (SENT, PENDING)]
-    latest = history[-1] if history else None
-    if latest and latest.session in world.by_reference and not world.by_reference[latest.session].cancelled:
+    latest = None if candidate.fresh or not history else history[-1]
+    offered = latest and given.world.by_reference.get(latest.session)
+    if offered and not offered.cancelled and offered.reference not in candidate.excluded:
         recover(plan, given, taken, r, latest)
-        return
+        return True
+    return False
+
+
+def place(plan: Plan, given: Given, taken: Counter[str], pacing: Pacing, candidate: Candidate) -> None:
+    world, r = given.world, candidate.referral
     earliest = given.now + _notice(given.settings)
-    target = next((s for s in world.open_sessions(earliest) if taken[s.reference] < s.seats), None)
-    if target is None or r.purged:  # an invitation never waits for "one email a day" (PRODUCT §3)
+    target = next(
+        (
+            s
+            for s in world.open_sessions(earliest)
+            if s.reference not in candidate.excluded and taken[s.reference] < s.seats
+        ),
+        None,
+    )
+    if target is None:
         wait(plan, given, pacing, r)
         return
     taken[target.reference] += 1
     sequence = next_sequence(given.facts, target, r)
     plan.patches.extend(rows.reference(world, r))
-    pacing.mark(r)
+    stale = [rows.patch(world, r, key, None) for key in ("reponse", "rappel") if r.row.text(key)]
+    plan.patches.extend(stale)  # a new invitation waits for a new answer
+    pacing.mark(r)  # an invitation never waits for "one email a day" (PRODUCT §3), others do
     plan.emails.append(
         seeker_email(
             world,

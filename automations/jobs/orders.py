@@ -64,7 +64,7 @@ def answer_links(settings: Settings, person: str) -> dict[str, str] | None:
         query = urlencode({"usp": "pp_url", form.code_entry: code, form.answer_entry: answer})
         return f"{form.form_url}?{query}"
 
-    return {"oui": link(form.yes), "non": link(form.no), "code": code}
+    return {"oui": link(form.yes), "non": link(form.no), "plus": link(form.withdraw), "code": code}
 
 
 def seeker_context(settings: Settings, r: Referral, s: Session | None) -> dict[str, Any]:

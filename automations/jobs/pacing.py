@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from automations.jobs import journey
 from automations.journal import JournalFacts
 from automations.model import Referral
 
@@ -18,7 +19,7 @@ class Pacing:
         self.planned: set[str] = set()
 
     def may_email(self, r: Referral) -> bool:
-        if r.purged or r.reference in self.planned:
+        if r.purged or r.reference in self.planned or journey.closed(self.facts, r.reference):
             return False
         return not self.facts.emailed_on(r.reference, self.today)
 

@@ -13,7 +13,7 @@ from automations import cells, french
 from automations.jobs import rows
 from automations.jobs.orders import normalise_code, person_code
 from automations.journal import JournalFacts
-from automations.model import Referral
+from automations.model import Referral, parse_answer, withdrawn
 from automations.plan import Plan, Problem
 from automations.settings import Settings
 from automations.world import World
@@ -22,17 +22,30 @@ SHEETS = ("orientations", "reunions", "reponses")
 APPLIED = "rsvp"
 
 
-def answer_status(answer: bool, starts: datetime | None) -> str:
+YES, NO, WITHDRAWN = "Oui", "Non", "Plus intéressé·e"
+
+
+def answer_status(answer: str, starts: datetime | None) -> str:
     when = f" du {french.day_at(starts, year=False)}" if starts else ""
-    if answer:
+    if answer == YES:
         return f"A confirmé sa venue à la réunion{when}"
-    return f"A répondu Non pour la réunion{when} : sa place est libérée"
+    if answer == WITHDRAWN:
+        return "A répondu ne plus être intéressé·e : l'orientation va être close"
+    return f"A répondu Non pour la réunion{when} : sa place est libérée, une autre date va suivre"
 
 
-def _answer(value: cells.CellValue) -> bool:
-    """ "Oui, je viendrai" / "Non, je ne pourrai pas": the first word decides."""
-    first = cells.text(value).split(",")[0].split()[:1]
-    return cells.parse_yes_no(first[0] if first else "")
+def _answer(value: cells.CellValue) -> str | None:
+    """What to write in « Réponse » for a form's answer (« Oui, je viendrai » → Oui)."""
+    if withdrawn(value):
+        return WITHDRAWN
+    answer = parse_answer(value)
+    return None if answer is None else (YES if answer else NO)
+
+
+def _said(r: Referral) -> str | None:
+    if r.withdrawn:
+        return WITHDRAWN
+    return None if r.answer is None else (YES if r.answer else NO)
 
 
 def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
@@ -49,14 +62,15 @@ def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -
     for r in world.people.values():
         starts = _starts(world, r)
         upcoming = starts is not None and starts > now  # afterwards, "État" tells the follow-up
-        if upcoming and r.answer is not None and r.reference not in changed:
-            result.patches.extend(rows.status(world, r, answer_status(r.answer, starts)))
+        said = _said(r)
+        if upcoming and said is not None and r.reference not in changed:
+            result.patches.extend(rows.status(world, r, answer_status(said, starts)))
     return result
 
 
-def latest_answers(plan: Plan, world: World) -> dict[str, tuple[datetime, bool, int]]:
+def latest_answers(plan: Plan, world: World) -> dict[str, tuple[datetime, str, int]]:
     sheet = world.spec("reponses").name
-    latest: dict[str, tuple[datetime, bool, int]] = {}
+    latest: dict[str, tuple[datetime, str, int]] = {}
     for row in world.tables["reponses"]:
         try:
             at = cells.parse_datetime(row["horodateur"]) or datetime.min
@@ -71,15 +85,15 @@ def latest_answers(plan: Plan, world: World) -> dict[str, tuple[datetime, bool, 
 
 
 def apply_answer(
-    plan: Plan, world: World, facts: JournalFacts, now: datetime, r: Referral, at: datetime, answer: bool
+    plan: Plan, world: World, facts: JournalFacts, now: datetime, r: Referral, at: datetime, answer: str
 ) -> bool:
     """Write a form answer not applied yet; False when it was (a hand-typed answer may follow)."""
     applied = facts.recalled(APPLIED, r.reference)
     if applied is not None and datetime.fromisoformat(applied) >= at:
         return False
     plan.memory.append((APPLIED, r.reference, at.isoformat()))
-    if r.answer is not answer:
-        plan.patches.append(rows.patch(world, r, "reponse", "Oui" if answer else "Non"))
+    if _said(r) != answer:
+        plan.patches.append(rows.patch(world, r, "reponse", answer))
     starts = _starts(world, r)
     if starts is not None and starts > now:
         plan.patches.extend(rows.status(world, r, answer_status(answer, starts)))
