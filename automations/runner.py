@@ -31,7 +31,7 @@ from automations.sheets.base import SheetStore
 from automations.sheets.buffered import BufferedStore
 from automations.sheets.memory import MemoryStore
 from automations.tables import Table, bind
-from automations.values import RowAppend
+from automations.values import Prepared, RowAppend
 from automations.world import Parsed, build
 
 OPTIONAL = ("reponses",)
@@ -63,7 +63,7 @@ def run_lock(state_dir: Path) -> AbstractContextManager[None]:
     return exclusive(state_dir, "passerelle.lock", busy)
 
 
-def setup(config: Config, store: SheetStore | None = None) -> list[str]:
+def setup(config: Config, store: SheetStore | None = None) -> Prepared:
     """Create the sheets people fill and those Passerelle fills, with headers and dropdowns."""
     layouts = [
         spec.layout()
@@ -71,8 +71,7 @@ def setup(config: Config, store: SheetStore | None = None) -> list[str]:
         if key not in OPTIONAL and key != "synthese"
     ]
     with run_lock(config.state_dir):
-        (store or wiring.make_store(config)).ensure(layouts)
-    return [layout.name for layout in layouts]
+        return (store or wiring.make_store(config)).ensure(layouts)
 
 
 def select(job_names: Sequence[str]) -> list[JobSpec]:

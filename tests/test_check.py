@@ -151,7 +151,7 @@ def test_check_renders_every_template_and_names_the_broken_one(project, tmp_path
     project.create([referral(1)], [session("R", 7, 5)], extra_config=f'templates = "{templates}"\n')
     done = check(project)
     assert done.returncode == 1
-    assert "suite_presence.txt uses an unknown value" in done.stdout
+    assert "suite_presence.txt utilise une valeur inconnue « accompagnatrice »" in done.stdout
 
 
 def test_check_says_all_is_well_on_the_demo(tmp_path):
@@ -220,4 +220,4 @@ def test_check_reports_a_digest_schedule_that_never_meets_the_digest_day(project
     )
     done = check(project)
     assert done.returncode == 1
-    assert "advisors would get no digest" in done.stdout
+    assert "les conseiller·ères ne recevraient aucune synthèse" in done.stdout

@@ -181,8 +181,7 @@ def test_the_advisors_digest_tells_absence_reinvitation_presence_and_stage(walk)
     [body] = digests
     assert (
         "Çağla Yılmaz : invité·e à la réunion du jeudi 17 décembre à 14 h ; "
-        "absent·e à la réunion du jeudi 3 décembre"
-        in body
+        "absent·e à la réunion du jeudi 3 décembre" in body
     )
     assert (
         "Hélène Brochard : présent·e à la réunion du jeudi 3 décembre ; nouvelle étape : CAPE signé" in body
