@@ -222,3 +222,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `passerelle run | head`: the reader left, the work is done
         sys.stderr.close()
         return 0
+    except OSError as error:
+        if error.filename is None:
+            raise  # not a file: a network or programming error, whose traceback is needed
+        print(f"passerelle: {unusable_file(error)}", file=sys.stderr)
+        return 1
+
+
+def unusable_file(error: OSError) -> str:
+    """The last resort for a file the sentences at each edge did not foresee: name it and the fix."""
+    return (
+        f"Passerelle ne peut pas utiliser {error.filename} ({error.strerror or error}) : vérifiez que ce "
+        "chemin existe, est du bon type (fichier ou dossier) et que Passerelle a le droit de le lire et "
+        "d'y écrire."
+    )

@@ -21,7 +21,7 @@ import filelock
 from automations import wiring
 from automations.apply import Edges, Ledger, Outcome, apply
 from automations.config import Config
-from automations.errors import AlreadyRunningError, ConfigError
+from automations.errors import AlreadyRunningError, ConfigError, StateError
 from automations.jobs.registry import JOBS, JobSpec
 from automations.journal import Journal
 from automations.mail.base import Transport
@@ -43,16 +43,31 @@ CREATED = ("suivi", "journal")
 @contextmanager
 def exclusive(state_dir: Path, name: str, busy: str) -> Iterator[None]:
     """Hold a lock file in the state folder, or raise AlreadyRunningError(busy) at once."""
-    state_dir.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(state_dir / name)
     try:
+        state_dir.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
     except filelock.Timeout:
         raise AlreadyRunningError(busy) from None
+    except OSError as error:
+        raise unusable_state(state_dir, error) from None
     try:
         yield
     finally:
         lock.release()
+
+
+def unusable_state(state_dir: Path, error: OSError) -> StateError:
+    """The state folder is the first thing a run touches: say what is in the way, not a traceback."""
+    if state_dir.exists() and not state_dir.is_dir():
+        return StateError(
+            f"Le dossier d'état {state_dir} est un fichier, pas un dossier : déplacez ou renommez ce "
+            "fichier, ou indiquez un autre dossier dans state_dir de la configuration."
+        )
+    return StateError(
+        f"Le dossier d'état {state_dir} ne peut pas être utilisé ({error.strerror or error}) : donnez à "
+        "Passerelle le droit d'y écrire, ou indiquez un autre dossier dans state_dir de la configuration."
+    )
 
 
 def run_lock(state_dir: Path) -> AbstractContextManager[None]:

@@ -70,6 +70,15 @@ class WorkbookStore:
             raise _unreadable(self.path, error) from None
 
     def _save(self, workbook: Workbook) -> None:
+        try:
+            self._replace_with(workbook)
+        except OSError as error:
+            raise SheetError(
+                f"Le classeur {self.path} ne peut pas être enregistré ({error.strerror or error}) : donnez "
+                "à Passerelle le droit d'écrire dans son dossier, ou libérez de la place sur le disque."
+            ) from None
+
+    def _replace_with(self, workbook: Workbook) -> None:
         prefix = f".{self.path.stem}-"
         for stale in self.path.parent.glob(f"{prefix}*.xlsx"):
             stale.unlink(missing_ok=True)  # left by a run killed mid-save; runs hold the lock
