@@ -27,6 +27,11 @@ class Report:
     general: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
+    def add(self, sentence: str) -> None:
+        """A general problem, once: the template step and the dry run meet the same broken template."""
+        if sentence not in self.general:
+            self.general.append(sentence)
+
     @property
     def clean(self) -> bool:
         return not self.general and not self.problems
@@ -85,21 +90,23 @@ def _smtp_session(config: Config) -> list[str]:
 
 
 def check(config: Config, now: datetime) -> Report:
-    report = Report(general=_credentials(config))
+    report = Report()
+    for sentence in _credentials(config):
+        report.add(sentence)
     digests = scheduler.digests_never_due(config)
     if digests:
-        report.general.append(digests)
+        report.add(digests)
     try:
         renderer = wiring.make_renderer(config)
         renderer.compile_all()
         for kind, context in sample_contexts(config, now).items():
             renderer.render(kind, context)
     except PasserelleError as error:
-        report.general.append(str(error))
+        report.add(str(error))
     try:
         outcomes = runner.run(config, [], now, dry_run=True)
     except PasserelleError as error:
-        report.general.append(str(error))
+        report.add(str(error))
         return report
     seen = set()
     for plan in outcomes:

@@ -21,6 +21,7 @@ from automations.apply import Outcome
 from automations.errors import AlreadyRunningError, ConfigError, PasserelleError
 from automations.jobs.registry import JOBS
 from automations.report import format_outcome
+from automations.values import Prepared
 
 PARIS = ZoneInfo("Europe/Paris")
 CONFIG_HELP = "configuration file (default: $PASSERELLE_CONFIG, else config/passerelle.toml)"
@@ -34,7 +35,9 @@ def local_now(value: str | None = None) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"--now {value!r} is not an ISO date-time such as 2026-12-03T09:00.") from None
+        raise ConfigError(
+            f"--now {value!r} n'est pas une date-heure ISO : écrivez par exemple 2026-12-03T09:00."
+        ) from None
     return moment.astimezone(PARIS).replace(tzinfo=None) if moment.tzinfo else moment
 
 
@@ -53,16 +56,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         results = runner.run(config, args.jobs, now, dry_run=args.dry_run, stop=stopping.is_set)
     _print_results(results, args.dry_run)
     if stopping.is_set():
-        print("Stopped before the end: the next run goes on where this one stopped.", file=sys.stderr)
+        print(
+            "passerelle: arrêté avant la fin ; la prochaine exécution reprendra là où celle-ci "
+            "s'est arrêtée.",
+            file=sys.stderr,
+        )
         return 130
     return 0
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
     config = config_module.load(config_module.locate(args.config))
-    names = runner.setup(config)
-    print(f"Ready: {', '.join(f'« {n} »' for n in names)} exist with their headers.")
+    print(setup_report(runner.setup(config)))
     return 0
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(f"« {name} »" for name in names)
+
+
+def setup_report(prepared: Prepared) -> str:
+    """What set-up changed, sheet by sheet: « prêt » alone once hid a tab left without headers."""
+    lines = []
+    if prepared.created:
+        lines.append(f"Feuilles créées avec leurs en-têtes : {_names(prepared.created)}.")
+    if prepared.headed:
+        lines.append(
+            f"En-têtes écrits en ligne 1 des feuilles qui étaient vides : {_names(prepared.headed)}."
+        )
+    return "\n".join(lines) or "Toutes les feuilles existaient déjà avec leurs en-têtes : rien à créer."
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -75,9 +97,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     config = config_module.load(config_module.locate(args.config))
     files = runner.preview(config, args.job, local_now(args.now), Path(args.out))
     print(
-        f"{len(files) // 2} email(s) from {args.job} previewed in {Path(args.out).resolve()}"
+        f"{len(files) // 2} email(s) de la tâche {args.job} prévisualisé(s) dans {Path(args.out).resolve()}"
         if files
-        else f"{args.job} would send nothing now."
+        else f"La tâche {args.job} n'enverrait rien maintenant."
     )
     return 0
 
@@ -85,10 +107,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def cmd_purge(args: argparse.Namespace) -> int:
     config = config_module.load(config_module.locate(args.config))
     result = purge.purge(config, local_now(args.now), args.older_than, args.dry_run)
-    verb = "would be erased" if args.dry_run else "erased"
+    verb = "seraient effacées" if args.dry_run else "effacées"
     print(
-        f"Personal data of {len(result.people)} referral(s) with no activity since "
-        f"{result.cutoff:%d/%m/%Y} {verb}: {', '.join(r.reference for r in result.people) or 'none'}"
+        f"Données personnelles de {len(result.people)} orientation(s) sans activité depuis le "
+        f"{result.cutoff:%d/%m/%Y} {verb} : {', '.join(r.reference for r in result.people) or 'aucune'}"
     )
     return 0
 
@@ -97,18 +119,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     folder = Path(args.dir).resolve()
     now = local_now(args.now)
     config_path = demo.build(folder, now)
-    print(f"Demo built in {folder}")
+    print(f"Démo construite dans {folder}")
     _print_results(runner.run(config_module.load(config_path), [], now))
     print(
-        f"\nLook at:\n  {folder / 'outbox'}  the emails, one .eml file each (open them in any mail client)\n"
-        f"  {folder / 'passerelle.xlsx'}  the workbook: « Orientations » now shows Session, "
-        "Invitation envoyée le and État\n"
-        f"Run again (nothing new is sent): passerelle run --config {config_path}"
-        + ("" if args.story else f"\nThe two months that follow: passerelle demo {args.dir} --story")
+        f"\nÀ regarder :\n  {folder / 'outbox'}  les emails, un fichier .eml chacun (ouvrez-les avec "
+        "n'importe quel logiciel de messagerie)\n"
+        f"  {folder / 'passerelle.xlsx'}  le classeur : « Orientations » montre maintenant Session, "
+        "Invitation envoyée le et État\n"
+        f"Relancer (rien de nouveau n'est envoyé) : passerelle run --config {config_path}"
+        + ("" if args.story else f"\nLes deux mois qui suivent : passerelle demo {args.dir} --story")
     )
     if args.story:
         story.play(config_path, now, print)
-        print(f"\nThe whole story is in {folder / 'outbox'} and {folder / 'passerelle.xlsx'} (« Synthèse »).")
+        print(
+            f"\nToute l'histoire est dans {folder / 'outbox'} et {folder / 'passerelle.xlsx'} (« Synthèse »)."
+        )
     return 0
 
 
@@ -197,3 +222,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `passerelle run | head`: the reader left, the work is done
         sys.stderr.close()
         return 0
+    except OSError as error:
+        if error.filename is None:
+            raise  # not a file: a network or programming error, whose traceback is needed
+        print(f"passerelle: {unusable_file(error)}", file=sys.stderr)
+        return 1
+
+
+def unusable_file(error: OSError) -> str:
+    """The last resort for a file the sentences at each edge did not foresee: name it and the fix."""
+    return (
+        f"Passerelle ne peut pas utiliser {error.filename} ({error.strerror or error}) : vérifiez que ce "
+        "chemin existe, est du bon type (fichier ou dossier) et que Passerelle a le droit de le lire et "
+        "d'y écrire."
+    )

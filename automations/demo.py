@@ -75,7 +75,8 @@ def prepare(folder: Path) -> None:
     if folder.exists() and any(folder.iterdir()):
         if not (folder / MARKER).exists():
             raise PasserelleError(
-                f"{folder} already exists and is not a Passerelle demo: choose another folder or empty it."
+                f"{folder} existe déjà et n'est pas une démo de Passerelle : choisissez un autre dossier "
+                "ou videz-le."
             )
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)

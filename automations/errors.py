@@ -6,6 +6,7 @@
     │   └── SheetAccessError        the backend refused or failed (permissions, quota, network)
     ├── TemplateError               an email template is missing or does not render
     ├── TransportError              mail cannot be handed over at all (authentication, TLS, connection)
+    ├── StateError                  the state folder cannot be used (a file in its place, no permission)
     └── AlreadyRunningError         another Passerelle process holds the run lock
 
 Per-row problems (an invalid address, an unreadable date) are not exceptions: they are values in
@@ -34,6 +35,10 @@ class TemplateError(PasserelleError):
 
 
 class TransportError(PasserelleError):
+    pass
+
+
+class StateError(PasserelleError):
     pass
 
 

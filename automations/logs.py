@@ -66,8 +66,8 @@ def setup(
             handlers.append(logging.handlers.WatchedFileHandler(path, encoding="utf-8"))
         except OSError as error:
             raise ConfigError(
-                f"Cannot write the log file {path} ({error.strerror or error}): "
-                "choose another --log-file or fix its folder's permissions."
+                f"Impossible d'écrire le fichier de log {path} ({error.strerror or error}) : "
+                "choisissez un autre --log-file ou corrigez les droits de son dossier."
             ) from None
     formatter = OneLineFormatter()
     for handler in handlers:

@@ -36,7 +36,10 @@ def months_before(moment: datetime, period: str) -> datetime:
     """ "24m", "2y" or "730d" before ``moment``, by the calendar (31 March minus 1m is 28/29 Feb)."""
     match = _PERIOD.fullmatch(period.strip().lower())
     if not match:
-        raise ConfigError(f"--older-than {period!r} is not a period such as 24m (months), 2y or 730d.")
+        raise ConfigError(
+            f"--older-than {period!r} n'est pas une durée : écrivez par exemple 24m (mois), 2y (ans) "
+            "ou 730d (jours)."
+        )
     amount, unit = int(match.group(1)), match.group(2)
     if unit == "d":
         return moment - timedelta(days=amount)

@@ -21,7 +21,7 @@ import filelock
 from automations import wiring
 from automations.apply import Edges, Ledger, Outcome, apply
 from automations.config import Config
-from automations.errors import AlreadyRunningError, ConfigError
+from automations.errors import AlreadyRunningError, ConfigError, StateError
 from automations.jobs.registry import JOBS, JobSpec
 from automations.journal import Journal
 from automations.mail.base import Transport
@@ -31,7 +31,7 @@ from automations.sheets.base import SheetStore
 from automations.sheets.buffered import BufferedStore
 from automations.sheets.memory import MemoryStore
 from automations.tables import Table, bind
-from automations.values import RowAppend
+from automations.values import Prepared, RowAppend
 from automations.world import Parsed, build
 
 OPTIONAL = ("reponses",)
@@ -43,16 +43,31 @@ CREATED = ("suivi", "journal")
 @contextmanager
 def exclusive(state_dir: Path, name: str, busy: str) -> Iterator[None]:
     """Hold a lock file in the state folder, or raise AlreadyRunningError(busy) at once."""
-    state_dir.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(state_dir / name)
     try:
+        state_dir.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
     except filelock.Timeout:
         raise AlreadyRunningError(busy) from None
+    except OSError as error:
+        raise unusable_state(state_dir, error) from None
     try:
         yield
     finally:
         lock.release()
+
+
+def unusable_state(state_dir: Path, error: OSError) -> StateError:
+    """The state folder is the first thing a run touches: say what is in the way, not a traceback."""
+    if state_dir.exists() and not state_dir.is_dir():
+        return StateError(
+            f"Le dossier d'état {state_dir} est un fichier, pas un dossier : déplacez ou renommez ce "
+            "fichier, ou indiquez un autre dossier dans state_dir de la configuration."
+        )
+    return StateError(
+        f"Le dossier d'état {state_dir} ne peut pas être utilisé ({error.strerror or error}) : donnez à "
+        "Passerelle le droit d'y écrire, ou indiquez un autre dossier dans state_dir de la configuration."
+    )
 
 
 def run_lock(state_dir: Path) -> AbstractContextManager[None]:
@@ -63,7 +78,7 @@ def run_lock(state_dir: Path) -> AbstractContextManager[None]:
     return exclusive(state_dir, "passerelle.lock", busy)
 
 
-def setup(config: Config, store: SheetStore | None = None) -> list[str]:
+def setup(config: Config, store: SheetStore | None = None) -> Prepared:
     """Create the sheets people fill and those Passerelle fills, with headers and dropdowns."""
     layouts = [
         spec.layout()
@@ -71,8 +86,7 @@ def setup(config: Config, store: SheetStore | None = None) -> list[str]:
         if key not in OPTIONAL and key != "synthese"
     ]
     with run_lock(config.state_dir):
-        (store or wiring.make_store(config)).ensure(layouts)
-    return [layout.name for layout in layouts]
+        return (store or wiring.make_store(config)).ensure(layouts)
 
 
 def select(job_names: Sequence[str]) -> list[JobSpec]:

@@ -186,9 +186,9 @@ def digests_never_due(config: Config, slots: tuple[Slot, ...] | None = None) -> 
     if any((day, slot.at) >= due for slot, each in zip(slots, days, strict=True) for day in each):
         return None
     return (
-        f"schedule.digests = {rule_text(config, 'digests')!r} never runs after followups.digest_weekday = "
-        f"{follow.digest_weekday} and digest_hour = {follow.digest_hour} in the week: advisors would get "
-        "no digest; make them agree"
+        f"schedule.digests = {rule_text(config, 'digests')!r} ne tourne jamais après "
+        f"followups.digest_weekday = {follow.digest_weekday} et digest_hour = {follow.digest_hour} dans "
+        "la semaine : les conseiller·ères ne recevraient aucune synthèse ; accordez ces réglages."
     )
 
 

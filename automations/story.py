@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from automations import config as config_module
-from automations import demo, runner, wiring
+from automations import demo, french, runner, wiring
 from automations.jobs.orders import person_code
 from automations.model import followup_reference
 from automations.report import format_outcome
@@ -95,14 +95,14 @@ def answers(story: Story) -> list[str]:
     typed = CellPatch(ORIENTATIONS.name, RowKey(story.reference(ANSWER_NO_TYPED)), "Réponse", "non")
     story.write([typed], rows)
     return [
-        f"{len(ANSWER_YES)} seekers answer Oui through the form, {len(ANSWER_NO_FORM)} answer Non "
-        f"({', '.join(story.name(i) for i in ANSWER_NO_FORM)});",
-        f"an advisor types « non » in « Réponse » for {story.name(ANSWER_NO_TYPED)}, who phoned her.",
+        f"{len(ANSWER_YES)} personnes répondent Oui par le formulaire, {len(ANSWER_NO_FORM)} répondent Non "
+        f"({', '.join(story.name(i) for i in ANSWER_NO_FORM)}) ;",
+        f"une conseillère tape « non » dans « Réponse » pour {story.name(ANSWER_NO_TYPED)}, qui l'a appelée.",
     ]
 
 
 def nothing(story: Story) -> list[str]:
-    return ["Nobody touches the sheets."]
+    return ["Personne ne touche aux feuilles."]
 
 
 def session_day_after(story: Story) -> list[str]:
@@ -130,9 +130,9 @@ def session_day_after(story: Story) -> list[str]:
     }
     story.write(patches, [RowAppend(REUNIONS.name, row)])
     return [
-        f"The session took place: staff mark {len(attendees) - len(ABSENT)} people Présent·e and "
-        f"{len(ABSENT)} Absent·e in « Suivi » ({', '.join(story.name(i) for i in ABSENT)});",
-        f"the cooperative opens a second session on {second:%d/%m/%Y}.",
+        f"La réunion a eu lieu : l'équipe note {len(attendees) - len(ABSENT)} personnes Présent·e et "
+        f"{len(ABSENT)} Absent·e dans « Suivi » ({', '.join(story.name(i) for i in ABSENT)}) ;",
+        f"la coopérative ouvre une deuxième réunion le {french.day(second)}.",
     ]
 
 
@@ -154,29 +154,29 @@ def stages(story: Story) -> list[str]:
             patches.append(CellPatch(SUIVI.name, key, "Date d'entrée", entered))
     story.write(patches)
     return [
-        f"Staff record the stages: {len(CAPE)} CAPE (typed « cape »), {len(CESA)} CESA, 1 exit; "
-        "nobody has filled the second session's presence yet."
+        f"L'équipe note les étapes : {len(CAPE)} CAPE (tapé « cape »), {len(CESA)} CESA, 1 sortie ; "
+        "personne n'a encore rempli les présences de la deuxième réunion."
     ]
 
 
 STEPS = (
-    Step(1, 10, "The next day", answers),
-    Step(-2, 9, "Two days before the session", nothing, from_session=True),
-    Step(1, 10, "The day after the session", session_day_after, from_session=True),
-    Step(35, 10, "Five weeks later", stages),
-    Step(60, 10, "Two months after the referrals", nothing),
+    Step(1, 10, "Le lendemain", answers),
+    Step(-2, 9, "Deux jours avant la réunion", nothing, from_session=True),
+    Step(1, 10, "Le lendemain de la réunion", session_day_after, from_session=True),
+    Step(35, 10, "Cinq semaines plus tard", stages),
+    Step(60, 10, "Deux mois après les orientations", nothing),
 )
 
 
 def play_step(story: Story, step: Step, report: Callable[[str], None]) -> list[datetime]:
     """People act, then the jobs run twice; returns when they ran."""
     moment = story.when(step)
-    report(f"\n== {step.title}: {moment:%A %d/%m/%Y %H:%M} ==")
+    report(f"\n== {step.title} : {french.day_at(moment)} ==")
     for line in step.act(story):
         report(f"  {line}")
     runs = [moment + delay for delay in DELAYS]
     for run_at in runs:
-        report(f"  -- run at {run_at:%H:%M}")
+        report(f"  -- exécution à {french.hour(run_at)}")
         for outcome in runner.run(story.config, [], run_at, store=story.store):
             if outcome.sent or outcome.cells_written or outcome.rows_added or outcome.rewritten:
                 report(format_outcome(outcome))

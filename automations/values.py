@@ -86,6 +86,22 @@ class WriteResult:
     unresolved: list[CellPatch] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What ``ensure`` did, so ``passerelle setup`` can say it rather than a blanket « prêt ».
+
+    ``headed``: sheets that existed with an empty row 1 (a tab added by hand) and got their headers.
+    """
+
+    created: tuple[str, ...] = ()
+    headed: tuple[str, ...] = ()
+
+
+def blank_row(row: Sequence[CellValue]) -> bool:
+    """Whether a row holds nothing a person typed (``None`` or empty text in every cell)."""
+    return all(value is None or value == "" for value in row)
+
+
 def patches_to_json(patches: Sequence[CellPatch]) -> str:
     """Cell patches as text the send journal keeps until they have landed in the sheet."""
 

@@ -140,18 +140,37 @@ def test_check_reports_blank_and_duplicate_headers(project, headers, message):
     assert message in done.stdout
 
 
-def test_check_renders_every_template_and_names_the_broken_one(project, tmp_path):
-    templates = tmp_path / "t"
-    templates.mkdir()
+def templates_with(folder, name: str, text: str):
+    """A copy of the bundled templates in which ``name`` reads ``text``."""
     from automations.wiring import bundled_templates
 
+    folder.mkdir()
     for source in bundled_templates().iterdir():
-        (templates / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    (templates / "suite_presence.txt").write_text("{{ accompagnatrice }}", encoding="utf-8")
+        (folder / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_check_renders_every_template_and_names_the_broken_one_once(project, tmp_path):
+    templates = templates_with(tmp_path / "t", "suite_presence.txt", "{{ accompagnatrice }}")
     project.create([referral(1)], [session("R", 7, 5)], extra_config=f'templates = "{templates}"\n')
     done = check(project)
     assert done.returncode == 1
-    assert "suite_presence.txt uses an unknown value" in done.stdout
+    assert "suite_presence.txt utilise une valeur inconnue « accompagnatrice »" in done.stdout
+    assert done.stdout.count("suite_presence.txt") == 1, done.stdout
+
+
+def test_check_names_a_template_syntax_error_once_in_french(project, tmp_path):
+    templates = templates_with(tmp_path / "t", "rappel.txt", "Bonjour {{ prenom }\n")
+    project.create([referral(1)], [session("R", 7, 5)], extra_config=f'templates = "{templates}"\n')
+    done = check(project)
+    assert done.returncode == 1
+    assert done.stdout == (
+        "Configuration et modèles :\n"
+        f"  - Le modèle d'email {templates / 'rappel.txt'} a une erreur de syntaxe à la ligne 1 "
+        "(unexpected '}') : corrigez-la, souvent une balise {% … %} ou {{ … }} mal fermée.\n"
+        "1 problème(s) à corriger.\n"
+    )
 
 
 def test_check_says_all_is_well_on_the_demo(tmp_path):
@@ -220,4 +239,4 @@ def test_check_reports_a_digest_schedule_that_never_meets_the_digest_day(project
     )
     done = check(project)
     assert done.returncode == 1
-    assert "advisors would get no digest" in done.stdout
+    assert "les conseiller·ères ne recevraient aucune synthèse" in done.stdout

@@ -74,7 +74,7 @@ def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path):
     (tmp_path / "mine.txt").write_text("précieux")
     done = passerelle("demo", str(tmp_path))
     assert done.returncode == 1
-    assert "is not a Passerelle demo" in done.stderr
+    assert "n'est pas une démo de Passerelle" in done.stderr
     assert (tmp_path / "mine.txt").read_text() == "précieux"
 
 
@@ -109,7 +109,7 @@ def test_dry_run_prints_who_gets_what_and_which_cells_change(tmp_path):
             2,
             "Aucun fichier de configuration à /nonexistent/p.toml",
         ),
-        (["run", "--now", "demain"], 2, "--now 'demain' is not an ISO date-time"),
+        (["run", "--now", "demain"], 2, "--now 'demain' n'est pas une date-heure ISO"),
         (["run", "inviter"], 2, "Tâche inconnue « inviter » : choisissez parmi invitations"),
     ],
 )
@@ -163,7 +163,7 @@ def test_sigterm_lets_the_email_in_flight_finish_and_the_next_run_goes_on(tmp_pa
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert "Stopped before the end" in stderr and "Traceback" not in stderr
+    assert "arrêté avant la fin" in stderr and "Traceback" not in stderr
     first = len(list((tmp_path / "outbox").glob("*.eml")))
     assert 0 < first < 300, "stopped mid-batch"
     with sqlite3.connect(tmp_path / "state" / "journal.sqlite3") as db:

@@ -239,7 +239,7 @@ def test_template_errors_still_name_the_line_of_the_file(tmp_path):
     (tmp_path / "essai.txt").write_text(
         "{% if a %}\nun\n{% endif %}\n{% for x in xs %}\n{{ x }\n{% endfor %}\n"
     )
-    with pytest.raises(TemplateError, match="line 5"):
+    with pytest.raises(TemplateError, match="à la ligne 5 "):
         Renderer(tmp_path).render("essai", {"a": 1, "xs": []})
 
 

@@ -337,7 +337,7 @@ def test_ensure_creates_sheets_with_headers_dropdowns_and_protections_in_one_req
     assert all(p["warningOnly"] for p in sheet.protected_ranges)
     adapter.calls.clear()
     store.ensure([ORIENTATIONS.layout(), REUNIONS.layout()])
-    assert adapter.endpoints() == ["spreadsheets.get"]  # already set up: nothing to do
+    assert adapter.endpoints() == ["spreadsheets.get", "values.batchGet"]  # row 1 read, nothing written
 
 
 def test_ensure_sets_up_a_sheet_people_made_where_its_columns_are(adapter, client, retry):

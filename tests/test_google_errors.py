@@ -77,7 +77,7 @@ def test_a_key_file_that_is_not_a_service_account_key_is_named_with_the_fix(tmp_
         key.mkdir()
     else:
         key.write_text(content, encoding="utf-8")
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(SheetAccessError) as error:  # the configuration is right: exit 1, not 2
         store_from_config(config_with_key(tmp_path, key), SHEET_NAMES)
     sentence = str(error.value)
     assert str(key) in sentence and says in sentence

@@ -178,7 +178,7 @@ def test_a_template_error_sends_nothing_and_writes_nothing(project, tmp_path):
         [referral(1), referral(2)], [session("A", 7, 1)], extra_config=f'templates = "{templates}"\n'
     )
     before = project.snapshot()
-    with pytest.raises(TemplateError, match=r"liste_attente\.txt uses an unknown value"):
+    with pytest.raises(TemplateError, match=r"liste_attente\.txt utilise une valeur inconnue"):
         project.run()
     assert project.emails() == []
     assert project.snapshot() == before

@@ -75,7 +75,7 @@ def test_purge_erases_closed_referrals_everywhere_and_keeps_the_counts(told_stor
         text=True,
     )
     assert dry.returncode == 0, dry.stderr
-    assert "would be erased" in dry.stdout
+    assert "seraient effacées" in dry.stdout
     done = subprocess.run(
         [SCRIPT, "purge", "--older-than", "24m", "--config", str(config), "--now", now.isoformat()],
         capture_output=True,
@@ -125,5 +125,5 @@ def test_periods(period, expected):
 def test_a_period_that_is_not_one_is_refused():
     from automations.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="is not a period such as 24m"):
+    with pytest.raises(ConfigError, match="n'est pas une durée"):
         months_before(NOW, "deux ans")

@@ -308,7 +308,7 @@ def test_a_rule_not_understood_is_one_sentence_naming_the_file_and_key(project, 
 def test_serve_warns_when_the_digest_schedule_can_never_send_one(project, caplog, extra, warned):
     project.create([referral(1)], [session("A", 7, 5)], extra_config=extra)
     scheduler.Service(config_module.load(project.config_path), available=ORDER)
-    assert any("advisors would get no digest" in r.getMessage() for r in caplog.records) is warned
+    assert any("ne recevraient aucune synthèse" in r.getMessage() for r in caplog.records) is warned
 
 
 def test_an_unknown_job_in_schedule_is_a_config_error_naming_the_file_and_key(project):

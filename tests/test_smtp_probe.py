@@ -154,3 +154,38 @@ def test_check_with_the_right_password_logs_in_once_and_sends_nothing(
     done = check(project)
     assert done.returncode == 0, done.stdout
     assert (smtp_server.logins, smtp_server.quits, smtp_server.messages) == (1, 1, [])
+
+
+def test_check_says_a_wrong_password_a_bad_certificate_and_a_closed_port_apart(
+    project, smtp_server: FakeSmtpServer, smtp_certs: Certificates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three runs of `passerelle check`, one thing wrong in each: three different French sentences."""
+    right = smtp_config(smtp_server, smtp_certs)
+    closed = closed_port()
+    cases = {
+        "wrong password": (right, "pas-le-bon", "refuse l'identifiant"),
+        "bad certificate": (
+            right.replace(str(smtp_certs.ca_file), str(smtp_certs.other_ca_file)),
+            PASSWORD,
+            "présente un certificat qui n'a pas pu être vérifié",
+        ),
+        "closed port": (
+            right.replace(f"port = {smtp_server.port}", f"port = {closed}"),
+            PASSWORD,
+            f"Rien n'écoute sur le port {closed} de 127.0.0.1 (connexion refusée)",
+        ),
+    }
+    monkeypatch.setenv(USER_ENV, USERNAME)
+    project.create([referral(1)], [session("A", 7, 5)])
+    template = project.config_path.read_text(encoding="utf-8")
+    sentences = {}
+    for case, (extra, password, says) in cases.items():
+        monkeypatch.setenv(PASSWORD_ENV, password)
+        project.config_path.write_text(template + extra, encoding="utf-8")
+        done = check(project)
+        assert done.returncode == 1, f"{case}: {done.stdout}{done.stderr}"
+        assert "Traceback" not in done.stderr
+        [sentence] = [line for line in done.stdout.splitlines() if says in line]
+        sentences[case] = sentence
+    assert len(set(sentences.values())) == 3
+    assert smtp_server.messages == []

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from automations.mail.base import Connectionless
 
+from automations.errors import TransportError
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -23,16 +25,39 @@ class OutboxTransport(Connectionless):
         self.folder = folder
 
     def __enter__(self) -> OutboxTransport:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise self._unusable(error) from None
         return self
 
     def send(self, message: EmailMessage) -> str:
+        """A failure is a TransportError: the file surely is not there, so the email is due again."""
         key = message.get("X-Passerelle-Key") or message["Message-ID"]
         target = self.folder / f"{_UNSAFE.sub('_', key).strip('_')}.eml"
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+        try:
+            _write(target, message.as_bytes(policy=SMTP))
+        except OSError as error:
+            raise self._unusable(error) from None
+        return str(target)
+
+    def _unusable(self, error: OSError) -> TransportError:
+        return TransportError(
+            f"Le dossier d'envoi {self.folder} (mail.outbox) ne peut pas recevoir les emails "
+            f"({error.strerror or error}) : donnez à Passerelle le droit d'y écrire, ou indiquez un autre "
+            "dossier dans mail.outbox de la configuration."
+        )
+
+
+def _write(target: Path, data: bytes) -> None:
+    """Atomically: a temporary file in the same folder, synced, then renamed over ``target``."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+    try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(message.as_bytes(policy=SMTP))
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, target)
-        return str(target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

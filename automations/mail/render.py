@@ -27,6 +27,7 @@ from automations.errors import TemplateError
 PARTS = ("subject.txt", "txt", "html")
 
 _TAG = r"(?:\{%(?:[^%]|%(?!\}))*%\}|\{#(?:[^#]|#(?!\}))*#\})"
+_UNDEFINED = re.compile(r"'([^']+)' is undefined")
 _STANDALONE = re.compile(rf"^[ \t]*({_TAG}(?:[ \t]*{_TAG})*)[ \t]*(\r?\n)", re.MULTILINE)
 
 
@@ -51,7 +52,10 @@ class Rendered:
 class Renderer:
     def __init__(self, folder: Path) -> None:
         if not folder.is_dir():
-            raise TemplateError(f"The email templates folder {folder} does not exist.")
+            raise TemplateError(
+                f"Le dossier des modèles d'email {folder} n'existe pas : corrigez « templates » dans la "
+                "configuration."
+            )
         self.folder = folder
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(folder),
@@ -67,10 +71,7 @@ class Renderer:
             try:
                 self.env.get_template(name)
             except jinja2.TemplateSyntaxError as error:
-                raise TemplateError(
-                    f"The email template {self.folder / name} has a syntax error at line {error.lineno}: "
-                    f"{error.message}."
-                ) from None
+                raise self._syntax(name, error) from None
 
     def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
         subject, text, html = (self._render(f"{kind}.{part}", context) for part in PARTS)
@@ -80,13 +81,26 @@ class Renderer:
         try:
             return self.env.get_template(name).render(context)
         except jinja2.TemplateNotFound:
-            raise TemplateError(f"The email template {self.folder / name} is missing.") from None
-        except jinja2.TemplateSyntaxError as error:
             raise TemplateError(
-                f"The email template {self.folder / name} has a syntax error at line {error.lineno}: "
-                f"{error.message}."
+                f"Le modèle d'email {self.folder / name} est introuvable : remettez-le dans le dossier "
+                "des modèles."
             ) from None
+        except jinja2.TemplateSyntaxError as error:
+            raise self._syntax(name, error) from None
         except jinja2.UndefinedError as error:
             raise TemplateError(
-                f"The email template {self.folder / name} uses an unknown value: {error}."
+                f"Le modèle d'email {self.folder / name} utilise une valeur inconnue {_unknown(error)} : "
+                "corrigez son nom ou retirez-la."
             ) from None
+
+    def _syntax(self, name: str, error: jinja2.TemplateSyntaxError) -> TemplateError:
+        return TemplateError(
+            f"Le modèle d'email {self.folder / name} a une erreur de syntaxe à la ligne {error.lineno} "
+            f"({error.message}) : corrigez-la, souvent une balise {{% … %}} ou {{{{ … }}}} mal fermée."
+        )
+
+
+def _unknown(error: jinja2.UndefinedError) -> str:
+    """« accompagnatrice » from Jinja's "'accompagnatrice' is undefined"; its whole message otherwise."""
+    match = _UNDEFINED.fullmatch(str(error))
+    return f"« {match[1]} »" if match else f"({error})"

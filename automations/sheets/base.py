@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from automations.values import CellPatch, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
+from automations.values import CellPatch, ChartSpec, Grid, Prepared, RowAppend, SheetLayout, WriteResult
 
 
 class SheetStore(Protocol):
@@ -33,6 +33,7 @@ class SheetStore(Protocol):
         """Rewrite a sheet Passerelle owns whole (the summary), creating it if needed, with its chart."""
         ...
 
-    def ensure(self, layouts: Sequence[SheetLayout]) -> None:
-        """Create missing sheets with their header row; add dropdowns and protections where supported."""
+    def ensure(self, layouts: Sequence[SheetLayout]) -> Prepared:
+        """Create missing sheets with their header row, write it into existing sheets whose row 1 is
+        empty; add dropdowns and protections where supported."""
         ...

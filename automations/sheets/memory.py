@@ -12,7 +12,16 @@ import copy
 from collections.abc import Mapping, Sequence
 
 from automations.sheets import writer
-from automations.values import CellPatch, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
+from automations.values import (
+    CellPatch,
+    ChartSpec,
+    Grid,
+    Prepared,
+    RowAppend,
+    SheetLayout,
+    WriteResult,
+    blank_row,
+)
 
 
 class MemoryStore:
@@ -53,6 +62,16 @@ class MemoryStore:
         self.grids[layout.name] = copy.deepcopy(grid)
         self.charts[layout.name] = chart
 
-    def ensure(self, layouts: Sequence[SheetLayout]) -> None:
+    def ensure(self, layouts: Sequence[SheetLayout]) -> Prepared:
+        created = [layout.name for layout in layouts if layout.name not in self.grids]
+        headed = [
+            layout.name
+            for layout in layouts
+            if layout.name in self.grids
+            and (not self.grids[layout.name] or blank_row(self.grids[layout.name][0]))
+        ]
         for layout in layouts:
-            self.grids.setdefault(layout.name, [list(layout.headers)])
+            grid = self.grids.setdefault(layout.name, [])
+            if layout.name in (*created, *headed):
+                grid[:1] = [list(layout.headers)]
+        return Prepared(tuple(created), tuple(headed))

@@ -28,7 +28,17 @@ from automations.errors import SheetError
 from automations.sheets import writer
 from automations.sheets.locate import PositionalWrites
 from automations.tables import column_letter
-from automations.values import CellPatch, CellValue, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
+from automations.values import (
+    CellPatch,
+    CellValue,
+    ChartSpec,
+    Grid,
+    Prepared,
+    RowAppend,
+    SheetLayout,
+    WriteResult,
+    blank_row,
+)
 
 UNREADABLE = (OSError, KeyError, ValueError, EOFError, SyntaxError, zipfile.BadZipFile, zlib.error)
 """What openpyxl raises on a file that is not a whole .xlsx (SyntaxError: XML parse errors)."""
@@ -60,6 +70,15 @@ class WorkbookStore:
             raise _unreadable(self.path, error) from None
 
     def _save(self, workbook: Workbook) -> None:
+        try:
+            self._replace_with(workbook)
+        except OSError as error:
+            raise SheetError(
+                f"Le classeur {self.path} ne peut pas être enregistré ({error.strerror or error}) : donnez "
+                "à Passerelle le droit d'écrire dans son dossier, ou libérez de la place sur le disque."
+            ) from None
+
+    def _replace_with(self, workbook: Workbook) -> None:
         prefix = f".{self.path.stem}-"
         for stale in self.path.parent.glob(f"{prefix}*.xlsx"):
             stale.unlink(missing_ok=True)  # left by a run killed mid-save; runs hold the lock
@@ -113,7 +132,7 @@ class WorkbookStore:
             )
         self._save(workbook)
 
-    def ensure(self, layouts: Sequence[SheetLayout]) -> None:
+    def ensure(self, layouts: Sequence[SheetLayout]) -> Prepared:
         if self.path.exists():
             workbook = self._load()
         else:
@@ -121,10 +140,18 @@ class WorkbookStore:
             workbook = openpyxl.Workbook()
             workbook.remove(workbook.active)
         missing = [layout for layout in layouts if layout.name not in workbook.sheetnames]
+        headless = [
+            layout
+            for layout in layouts
+            if layout.name in workbook.sheetnames and _headless(workbook[layout.name])
+        ]
         for layout in missing:
-            _create(workbook, layout)
-        if missing or not self.path.exists():
+            _dress(workbook.create_sheet(layout.name), layout)
+        for layout in headless:
+            _dress(workbook[layout.name], layout)
+        if missing or headless or not self.path.exists():
             self._save(workbook)
+        return Prepared(tuple(layout.name for layout in missing), tuple(layout.name for layout in headless))
 
 
 def _unreadable(path: Path, error: BaseException) -> SheetError:
@@ -211,8 +238,13 @@ def _bar_chart(sheet: Worksheet, spec: ChartSpec) -> BarChart:
     return chart
 
 
-def _create(workbook: Workbook, layout: SheetLayout) -> None:
-    sheet = workbook.create_sheet(layout.name)
+def _headless(sheet: Worksheet) -> bool:
+    """Row 1 holds nothing: a tab added by hand, which would otherwise never get its headers."""
+    return blank_row(next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ()))
+
+
+def _dress(sheet: Worksheet, layout: SheetLayout) -> None:
+    """Headers in row 1 (bold, frozen, wide enough) and the dropdowns below them."""
     for column, header in enumerate(layout.headers, start=1):
         cell = sheet.cell(1, column, header)
         cell.font = Font(bold=True)

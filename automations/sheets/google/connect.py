@@ -1,7 +1,10 @@
 """From the configuration to a connected store: the key file, the client, each sheet's spreadsheet.
 
 The key file is read here, not by google-auth, so that each way it can be wrong (missing, a
-folder, not JSON, a list, another kind of key) gets a sentence naming the file and the fix.
+folder, not JSON, a list, another kind of key) gets a sentence naming the file and the fix. A key
+named nowhere, or at a path where there is nothing, is a configuration error (exit 2); a file that
+is there but is not a usable key is a ``SheetAccessError`` (exit 1): the configuration is right,
+the file must be replaced.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import gspread
 from google.oauth2 import service_account
 
-from automations.errors import ConfigError
+from automations.errors import ConfigError, SheetAccessError
 from automations.sheets.google.store import GoogleSheetStore
 from automations.sheets.retry import Retry
 
@@ -53,24 +56,24 @@ def read_key(path: Path) -> dict[str, Any]:
             "sheets.google.credentials_file (ou GOOGLE_APPLICATION_CREDENTIALS)."
         ) from None
     except IsADirectoryError:
-        raise ConfigError(
+        raise SheetAccessError(
             f"{path} est un dossier, pas un fichier de clé : indiquez dans sheets.google.credentials_file "
             "le chemin du fichier .json de la clé du compte de service."
         ) from None
     except PermissionError:
-        raise ConfigError(
+        raise SheetAccessError(
             f"Le fichier de clé {path} ne peut pas être lu : donnez à Passerelle le droit de le lire."
         ) from None
     except (OSError, UnicodeDecodeError):
-        raise ConfigError(NOT_A_KEY.format(path=path, why="fichier illisible")) from None
+        raise SheetAccessError(NOT_A_KEY.format(path=path, why="fichier illisible")) from None
     try:
         info = json.loads(text)
     except ValueError:
-        raise ConfigError(NOT_A_KEY.format(path=path, why="ce n'est pas du JSON")) from None
+        raise SheetAccessError(NOT_A_KEY.format(path=path, why="ce n'est pas du JSON")) from None
     if not isinstance(info, dict):
-        raise ConfigError(NOT_A_KEY.format(path=path, why="le JSON n'est pas un objet"))
+        raise SheetAccessError(NOT_A_KEY.format(path=path, why="le JSON n'est pas un objet"))
     if info.get("type", "service_account") != "service_account":
-        raise ConfigError(NOT_A_KEY.format(path=path, why=f"clé de type « {info['type']} »"))
+        raise SheetAccessError(NOT_A_KEY.format(path=path, why=f"clé de type « {info['type']} »"))
     return info
 
 
@@ -80,11 +83,11 @@ def service_account_client(credentials_file: Path | None) -> tuple[gspread.Clien
     info = read_key(path)
     missing = [name for name in REQUIRED if not info.get(name)]
     if missing:
-        raise ConfigError(NOT_A_KEY.format(path=path, why=f"il manque {', '.join(missing)}"))
+        raise SheetAccessError(NOT_A_KEY.format(path=path, why=f"il manque {', '.join(missing)}"))
     try:
         credentials = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
     except ValueError:
-        raise ConfigError(NOT_A_KEY.format(path=path, why="clé privée illisible")) from None
+        raise SheetAccessError(NOT_A_KEY.format(path=path, why="clé privée illisible")) from None
     return gspread.Client(auth=credentials), credentials.service_account_email
 
 

@@ -191,7 +191,17 @@ def fill(sheet_id: int, grid: Grid, chart: ChartSpec | None) -> list[dict]:
 
 def new_sheet(layout: SheetLayout, sheet_id: int) -> list[dict]:
     """A sheet Passerelle creates: bold frozen headers, dropdowns and protections."""
-    header = {
+    positions = {label: i for i, label in enumerate(layout.headers)}
+    return [
+        add_sheet(layout.name, sheet_id, max(26, len(layout.headers))),
+        header_row(layout, sheet_id),
+        *_column_requests(layout, sheet_id, positions),
+    ]
+
+
+def header_row(layout: SheetLayout, sheet_id: int) -> dict:
+    """The layout's headers, bold, in row 1 of the sheet."""
+    return {
         "updateCells": {
             "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
             "rows": [
@@ -208,12 +218,6 @@ def new_sheet(layout: SheetLayout, sheet_id: int) -> list[dict]:
             "fields": "userEnteredValue,userEnteredFormat.textFormat.bold",
         }
     }
-    positions = {label: i for i, label in enumerate(layout.headers)}
-    return [
-        add_sheet(layout.name, sheet_id, max(26, len(layout.headers))),
-        header,
-        *_column_requests(layout, sheet_id, positions),
-    ]
 
 
 def setup(layout: SheetLayout, entry: Mapping, headers: list[CellValue]) -> list[dict]:

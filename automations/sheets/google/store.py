@@ -40,7 +40,17 @@ from automations.sheets.google import errors
 from automations.sheets.google import requests as build
 from automations.sheets.locate import PositionalWrites
 from automations.sheets.retry import Deadline, Retry
-from automations.values import CellPatch, CellValue, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
+from automations.values import (
+    CellPatch,
+    CellValue,
+    ChartSpec,
+    Grid,
+    Prepared,
+    RowAppend,
+    SheetLayout,
+    WriteResult,
+    blank_row,
+)
 
 T = TypeVar("T")
 UNKNOWN_ACCOUNT = "l'adresse du compte de service (client_email dans sa clé JSON)"
@@ -143,30 +153,44 @@ class GoogleSheetStore:
             key, body + build.fill(sheet_id, grid, chart), deadline, "la feuille n'a pas été réécrite"
         )
 
-    def ensure(self, layouts: Sequence[SheetLayout]) -> None:
+    def ensure(self, layouts: Sequence[SheetLayout]) -> Prepared:
         deadline = self.retry.deadline()
-        consequence = "rien n'a été préparé"
         groups: dict[str, list[SheetLayout]] = defaultdict(list)
         for layout in layouts:
             groups[self._key(layout.name)].append(layout)
+        created: list[str] = []
+        headed: list[str] = []
         for key, group in groups.items():
-            book = self._metadata(key, deadline, consequence)
-            existing = [
-                layout
-                for layout in group
-                if layout.name in book.sheets and build.needs_setup(layout, book.sheets[layout.name])
-            ]
-            headers = self._header_rows(key, [layout.name for layout in existing], deadline)
+            book = self._metadata(key, deadline, "rien n'a été préparé")
+            existing = [layout.name for layout in group if layout.name in book.sheets]
+            headers = self._header_rows(key, existing, deadline)
             body: list[dict] = []
             for layout in group:
                 if layout.name not in book.sheets:
-                    sheet_id = book.new_sheet_id()
-                    book.sheets[layout.name] = {"properties": {"sheetId": sheet_id}}
-                    body += build.new_sheet(layout, sheet_id)
-                elif layout in existing:
+                    created.append(layout.name)
+                    body += self._add(book, layout)
+                elif blank_row(headers[layout.name]):
+                    headed.append(layout.name)
+                    body += self._head(book.sheets[layout.name], layout)
+                elif build.needs_setup(layout, book.sheets[layout.name]):
                     body += build.setup(layout, book.sheets[layout.name], headers[layout.name])
             if body:
-                self._batch_update(key, body, deadline, consequence)
+                self._batch_update(key, body, deadline, "rien n'a été préparé")
+        return Prepared(tuple(created), tuple(headed))
+
+    @staticmethod
+    def _add(book: _Book, layout: SheetLayout) -> list[dict]:
+        sheet_id = book.new_sheet_id()
+        book.sheets[layout.name] = {"properties": {"sheetId": sheet_id}}
+        return build.new_sheet(layout, sheet_id)
+
+    @staticmethod
+    def _head(entry: dict[str, Any], layout: SheetLayout) -> list[dict]:
+        """Headers for a sheet whose row 1 is empty, then its set-up (once) as if people had typed them."""
+        header = build.header_row(layout, entry["properties"]["sheetId"])
+        if not build.needs_setup(layout, entry):
+            return [header]
+        return [header, *build.setup(layout, entry, list(layout.headers))]
 
     # -- reading -----------------------------------------------------------------------------
 
