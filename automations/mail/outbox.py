@@ -13,9 +13,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
-from automations.mail.base import Connectionless
-
 from automations.errors import TransportError
+from automations.mail.base import Connectionless
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
