@@ -137,6 +137,8 @@ class MailConfig:
 class InvitationsConfig:
     min_notice_days: Annotated[int, at_least(0)] = 2
     session_title: str = "Réunion d'information collective"
+    waiting_alert_days: Annotated[int, at_least(1)] = 7
+    """The cooperative hears when people wait this long and no session has a seat (weekly at most)."""
 
 
 @dataclass(frozen=True)

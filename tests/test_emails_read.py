@@ -22,6 +22,8 @@ NOW = datetime(2027, 6, 24, 10, 0)
 KINDS = sorted(
     p.name.removesuffix(".subject.txt") for p in (ROOT / "templates" / "emails").glob("*.subject.txt")
 )
+STAFF = ("rappel_suivi", "synthese_conseiller", "alerte_attente")
+"""Emails to the cooperative's staff and to advisors: the others go to the person referred."""
 
 # A letter, digit or closing punctuation directly followed by a capital, or punctuation directly
 # followed by a letter: the marks of a line break a template lost.
@@ -157,9 +159,24 @@ def seeker_contexts() -> list[dict]:
 
 def staff_contexts() -> list[dict]:
     people = [
-        {"nom_complet": "Anaïs Péron", "ligne": 2, "changements": ["a confirmé sa venue"]},
-        {"nom_complet": "Noël Prigent", "ligne": 5, "changements": ["invité·e", "a confirmé sa venue"]},
-        {"nom_complet": "Benoît Le Floc'h", "ligne": 9, "changements": ["nouvelle étape : CAPE signé"]},
+        {
+            "nom_complet": "Anaïs Péron",
+            "ligne": 2,
+            "changements": ["a confirmé sa venue"],
+            "depuis": "01/06/2027",
+        },
+        {
+            "nom_complet": "Noël Prigent",
+            "ligne": 5,
+            "changements": ["invité·e", "a confirmé sa venue"],
+            "depuis": "02/06/2027",
+        },
+        {
+            "nom_complet": "Benoît Le Floc'h",
+            "ligne": 9,
+            "changements": ["nouvelle étape : CAPE signé"],
+            "depuis": "03/06/2027",
+        },
     ]
     funnel = [{"etape": "Orienté·es", "nombre": 17}, {"etape": "Invité·es", "nombre": 13}]
     contexts = []
@@ -176,6 +193,7 @@ def staff_contexts() -> list[dict]:
                 "entonnoir": funnel,
                 "lien_synthese": link,
                 "semaine": "2027-W26",
+                "depuis": "mardi 1er juin 2027",
             }
         )
     return contexts
@@ -185,12 +203,12 @@ def variants(settings: config.Config) -> list[tuple[str, dict]]:
     samples = check.sample_contexts(settings, NOW)
     cases = [(kind, context) for kind, context in samples.items()]
     for context in seeker_contexts():
-        cases += [(kind, context) for kind in KINDS if kind not in ("rappel_suivi", "synthese_conseiller")]
+        cases += [(kind, context) for kind in KINDS if kind not in STAFF]
         cases.append(("liste_attente", {**context, "reunion": None, "reponses": None}))
         cases.append(("relance_absent", {**context, "reunion": None, "reponses": None}))
         cases.append(("modification", {k: v for k, v in context.items() if k != "precedente"}))
     for context in staff_contexts():
-        cases += [("rappel_suivi", context), ("synthese_conseiller", context)]
+        cases += [(kind, context) for kind in STAFF]
     return cases
 
 

@@ -74,3 +74,80 @@ def test_a_waiting_person_is_invited_the_day_a_seat_opens(project):
     project.run(now=NOW + timedelta(hours=2))
     project.run(now=NOW + timedelta(hours=2, minutes=15))
     assert ("invitation", "personne02@exemple.fr") in kinds(project)
+
+
+def test_cloturer_closes_the_referral_frees_the_seat_and_no_email_follows(project):
+    project.create([referral(1), referral(2)], [session("A", 3, 1)])
+    project.run()
+    project.set("Orientations", 0, "Action", "Clôturer")
+    project.run(now=NOW + timedelta(hours=1))
+    project.run(now=NOW + timedelta(hours=1, minutes=15))
+    before = {p.name for p in project.outbox.glob("*.eml")}
+    project.run(now=NOW + timedelta(days=1, hours=1))  # the reminders' day
+    rows = project.rows()
+    assert rows[0]["Session"] is None
+    assert rows[0]["État"].startswith("Clôturé·e par son·sa conseiller·ère : orientation close le 26/11/2026")
+    assert rows[1]["Session"] == "A", "the seat went to the waiting list"
+    assert kinds(project, before) == [("rappel", "personne02@exemple.fr")]
+
+
+def test_two_declines_ask_the_advisor_to_recontact_and_reinviter_starts_again(project):
+    sessions = [session("A", 7, 5), session("B", 14, 5), session("C", 21, 5)]
+    project.create([referral(1)], sessions)
+    project.run()
+    for day, declined in ((1, "A"), (2, "B")):
+        assert project.rows()[0]["Session"] == declined
+        project.set("Orientations", 0, "Réponse", "Non, pas à cette date")
+        project.run(now=NOW + timedelta(days=day))
+    row = project.rows()[0]
+    assert row["Session"] is None and row["État"].startswith("A décliné ou manqué deux réunions")
+    project.run(now=NOW + timedelta(days=3))
+    assert project.rows()[0]["Session"] is None, "nobody re-invites them but their advisor"
+    project.set("Orientations", 0, "Action", "Réinviter")
+    project.run(now=NOW + timedelta(days=4))
+    assert project.rows()[0]["Session"] == "A"
+    assert [k for k, _ in kinds(project)].count("invitation") == 3, "A, B, then A again"
+
+
+def test_renvoyer_sends_again_an_email_left_a_verifier(project, tmp_path):
+    from automations.journal import PENDING, Journal
+
+    project.create([referral(1)], [session("A", 7, 5)])
+    journal = Journal(project.root / "state" / "journal.sqlite3")
+    journal.pending("invitation|OR-X|A", "invitation", "OR-X", "A", "personne01@exemple.fr", NOW)
+    journal.close()
+    project.set("Orientations", 0, "Référence", "OR-X")
+    project.run()
+    assert project.rows()[0]["État"].startswith("À vérifier")
+    assert kinds(project) == []
+    project.set("Orientations", 0, "Action", "Renvoyer")
+    project.run(now=NOW + timedelta(hours=1))
+    assert project.rows()[0]["État"].startswith("Renvoi demandé")
+    project.run(now=NOW + timedelta(hours=1, minutes=15))
+    assert kinds(project) == [("invitation", "personne01@exemple.fr")]
+    journal = Journal(project.root / "state" / "journal.sqlite3")
+    assert journal.entry("invitation|OR-X|A").status != PENDING
+    journal.close()
+
+
+def test_the_cooperative_hears_once_a_week_when_people_wait_with_no_seat_anywhere(project):
+    project.create([referral(1), referral(2), referral(3)], [session("A", 7, 1)])
+    project.run()
+    before = {p.name for p in project.outbox.glob("*.eml")}
+    project.run("alerts", now=NOW + timedelta(days=6))
+    assert kinds(project, before) == [], "not yet a week"
+    for days in (8, 9, 10):
+        project.run("alerts", now=NOW + timedelta(days=days))
+    assert kinds(project, before) == [("alerte_attente", "accueil@ouvre-boites.example")]
+    [alert] = [m for m in project.emails() if "alerte_attente" in str(m["X-Passerelle-Key"])]
+    body = alert.get_body(("plain",)).get_content()
+    assert "Prénom02 Nom02 (en attente depuis le 26/11/2026)" in body and "Prénom03 Nom03" in body
+    project.insert_rows("Réunions", 1, [session("B", 20, 5)])
+    project.run(now=NOW + timedelta(days=15))
+    assert ("alerte_attente", "accueil@ouvre-boites.example") not in kinds(
+        project, before | {alert_file(project)}
+    )
+
+
+def alert_file(project) -> str:
+    return next(p.name for p in project.outbox.glob("alerte_attente*.eml"))

@@ -20,6 +20,7 @@ import pytest
 from automations import config as config_module
 from automations import demo, logs, runner, scheduler
 from automations.errors import AlreadyRunningError, ConfigError, SheetError
+from automations.jobs.registry import JOBS
 from automations.scheduler import PARIS, Slot, parse_rule
 from tests.conftest import referral, session
 
@@ -191,7 +192,7 @@ def test_jobs_this_version_does_not_have_are_skipped_with_one_debug_line_each(co
     _, recorder, _ = serve(config, start, end, available=("invitations", "reminders"))
     assert {n for n, _, _ in recorder.calls} == {"invitations", "reminders"}
     skipped = [r.getMessage() for r in caplog.records if "not available" in r.getMessage()]
-    assert [m.split()[0] for m in skipped] == ["rsvp", "followups", "suivi", "summary", "digests"]
+    assert [m.split()[0] for m in skipped] == [n for n in JOBS if n not in ("invitations", "reminders")]
     assert all(r.levelno == logging.DEBUG for r in caplog.records if "not available" in r.getMessage())
 
 
@@ -317,8 +318,7 @@ def test_an_unknown_job_in_schedule_is_a_config_error_naming_the_file_and_key(pr
     with pytest.raises(ConfigError) as error:
         scheduler.Service(config)
     assert str(error.value) == (
-        f"{project.config_path}: schedule.invitation n'est pas une tâche connue "
-        "(tâches : invitations, rsvp, reminders, followups, suivi, summary, digests)."
+        f"{project.config_path}: schedule.invitation n'est pas une tâche connue (tâches : {', '.join(JOBS)})."
     )
 
 

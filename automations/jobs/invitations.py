@@ -137,11 +137,16 @@ def recovered(plan: Plan, given: Given, taken: Counter[str], candidate: Candidat
     r = candidate.referral
     history = [e for e in given.facts.of(INVITATION, r.reference) if e.status in (SENT, PENDING)]
     latest = None if candidate.fresh or not history else history[-1]
-    offered = latest and given.world.by_reference.get(latest.session)
+    offered = latest and given.world.by_reference.get(_session_of(latest))
     if offered and not offered.cancelled and offered.reference not in candidate.excluded:
         recover(plan, given, taken, r, latest)
         return True
     return False
+
+
+def _session_of(entry: Entry) -> str:
+    """An invitation's key names its session, and « #n » when it is not the first to that session."""
+    return entry.session.partition("#")[0]
 
 
 def place(plan: Plan, given: Given, taken: Counter[str], pacing: Pacing, candidate: Candidate) -> None:
@@ -172,6 +177,7 @@ def place(plan: Plan, given: Given, taken: Counter[str], pacing: Pacing, candida
             INVITATION,
             target,
             sent_patches(world, r, target, given.now),
+            key_session=target.reference if sequence == 0 else f"{target.reference}#{sequence}",
             event=calendar_event(given.settings, r, target, sequence),
             remember=[telling(target, r, sequence)],
         )
@@ -187,7 +193,7 @@ def recover(plan: Plan, given: Given, taken: Counter[str], r: Referral, entry: E
 
     A person whose invitation may or may not have left keeps the seat, unless they said Non.
     """
-    s = given.world.by_reference[entry.session]
+    s = given.world.by_reference[_session_of(entry)]
     if r.answer is not False:
         taken[s.reference] += 1
     if entry.status == PENDING:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from automations.jobs import digests, followups, invitations, reminders, rsvp, samples, suivi, summary
+from automations.jobs import alerts, digests, followups, invitations, reminders, rsvp, samples, suivi, summary
 from automations.journal import JournalFacts
 from automations.plan import Plan
 from automations.settings import Settings
@@ -71,6 +71,9 @@ JOBS: dict[str, JobSpec] = {
             },
         ),
         JobSpec("suivi", suivi.SHEETS, suivi.plan, EVERY_QUARTER),
+        JobSpec(
+            "alerts", alerts.SHEETS, alerts.plan, "daily at 09:00", {alerts.ALERT: samples.waiting_alert}
+        ),
         JobSpec("summary", summary.SHEETS, summary.plan, EVERY_QUARTER),
         JobSpec("digests", digests.SHEETS, digests.plan, "monday at 08:00", {digests.DIGEST: samples.digest}),
     )

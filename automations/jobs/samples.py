@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from automations.jobs.alerts import alert_context
 from automations.jobs.digests import digest_context
 from automations.jobs.followups import nudge_context
 from automations.jobs.funnel import counts
@@ -88,4 +89,10 @@ def presence_nudge(s: Sample) -> dict[str, Any]:
 def digest(s: Sample) -> dict[str, Any]:
     people = [{"nom_complet": s.referral.full_name, "changements": ["a confirmé sa venue"]}]
     context = digest_context(s.referral.advisor, people, counts([]), "", "2026-W01")
+    return {"cooperative": cooperative_context(s.settings), **context}
+
+
+def waiting_alert(s: Sample) -> dict[str, Any]:
+    people = [{"nom_complet": s.referral.full_name, "depuis": "02/12/2026"}]
+    context = alert_context(people, "mercredi 2 décembre 2026", "Réunions")
     return {"cooperative": cooperative_context(s.settings), **context}

@@ -1,0 +1,62 @@
+"""The alerts job (PRODUCT.md §3): when people have waited for a seat longer than
+``waiting_alert_days`` and no session has one, the cooperative's contact hears it, once a week at
+most, so that nobody waits ten days without anyone knowing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from automations import french
+from automations.jobs import journey
+from automations.jobs.invitations import WAITING
+from automations.jobs.orders import staff_email
+from automations.journal import SENT, JournalFacts
+from automations.model import Referral
+from automations.plan import Plan
+from automations.settings import Settings
+from automations.world import World
+
+SHEETS = ("orientations", "reunions")
+ALERT = "alerte_attente"
+
+
+def alert_context(people: list[dict[str, str]], since: str, sheet: str) -> dict[str, Any]:
+    """What "alerte_attente" shows staff; `passerelle check` renders it with a sample."""
+    return {"personnes": people, "depuis": since, "feuille": sheet}
+
+
+def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
+    result = Plan("alerts")
+    earliest = now + timedelta(days=settings.invitations.min_notice_days)
+    taken = world.taken()
+    if any(taken[s.reference] < s.seats for s in world.open_sessions(earliest)):
+        return result
+    limit = now - timedelta(days=settings.invitations.waiting_alert_days)
+    waiting = sorted(
+        ((since, r) for r in world.people.values() if (since := _waiting_since(facts, r)) and since <= limit),
+        key=lambda item: item[0],
+    )
+    if not waiting:
+        return result
+    people = [{"nom_complet": r.full_name, "depuis": f"{since:%d/%m/%Y}"} for since, r in waiting]
+    context = alert_context(people, french.day(waiting[0][0]), world.spec("reunions").name)
+    week = "{}-W{:02d}".format(*now.isocalendar()[:2])
+    coop = settings.cooperative.email
+    result.emails.append(
+        staff_email(settings, ALERT, coop, "cooperative", week, context, settings.cooperative.name)
+    )
+    return result
+
+
+def _waiting_since(facts: JournalFacts, r: Referral) -> datetime | None:
+    """When the person was told they are on the waiting list, if they still are."""
+    if (
+        r.session
+        or r.purged
+        or journey.closed(facts, r.reference)
+        or journey.to_recontact(facts, r.reference)
+    ):
+        return None
+    told = [e.updated_at for e in facts.of(WAITING, r.reference) if e.status == SENT]
+    return told[-1] if told else None
