@@ -117,4 +117,5 @@ def _honour(plan: Plan, given: Given, r: Referral, asked: str) -> Candidate | No
     plan.memory.extend(journey.forgetting(r.reference))
     plan.patches.extend(_clear(given, r, (*REQUEUED, "relance")))
     plan.patches.append(rows.patch(world, r, "etat", f"Réinvitation demandée le {given.now:%d/%m/%Y}"))
-    return Candidate(r, frozenset({r.session} - {""}), fresh=True)
+    invited = {e.session.partition("#")[0] for e in given.facts.of("invitation", r.reference)}
+    return Candidate(r, frozenset(invited | {r.session} - {""}), fresh=True)
