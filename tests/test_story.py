@@ -193,3 +193,18 @@ def test_the_advisors_digest_tells_absence_reinvitation_presence_and_stage(walk)
         "Hélène Brochard : présent·e à la réunion du jeudi 3 décembre ; nouvelle étape : CAPE signé" in body
     )
     assert "Zoé Mercier" not in body, "nothing changed for her since the last digest"
+
+
+def test_every_email_of_the_story_reads_with_no_word_running_into_the_next(walk):
+    from tests.test_emails_read import faults, visible
+
+    outbox = walk[-2]
+    kinds, found = set(), []
+    for path in sorted(outbox.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        kinds.add(str(message["X-Passerelle-Key"]).strip().split("|")[0])
+        html = visible(message.get_body(("html",)).get_content())
+        for part in (str(message["Subject"]), message.get_body(("plain",)).get_content(), html.text()):
+            found += [f"{path.name}: {fault}" for fault in faults(part)]
+    assert not found, found
+    assert {"invitation", "liste_attente", "rappel", "relance_absent", "suite_presence"} <= kinds
