@@ -10,6 +10,7 @@ sheets.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Mapping, Sequence
 
@@ -63,7 +64,14 @@ class BufferedStore:
         self.replaced[layout.name] = (layout, copy.deepcopy(grid), chart)
 
     def flush(self) -> WriteResult:
-        """Everything the jobs wrote, in one batch per spreadsheet; then the rewritten sheets."""
+        """Everything the jobs wrote, in one batch per spreadsheet; then the rewritten sheets.
+
+        A store with a ``batch()`` context (the workbook) saves all of it once, at the end."""
+        batch = getattr(self.store, "batch", contextlib.nullcontext)
+        with batch():
+            return self._flush()
+
+    def _flush(self) -> WriteResult:
         written = {p.sheet for p in self.patches} | {a.sheet for a in self.appends}
         needed = [layout for layout in self.missing if layout.name in written]
         if needed:
