@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from email.policy import SMTP
 from pathlib import Path
 
 import filelock
@@ -203,10 +202,10 @@ def preview(config: Config, job_name: str, now: datetime, out: Path) -> list[Pat
     run(config, [job_name], now, dry_run=True, transport=recorder)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for message in recorder.messages:
-        key = str(message["X-Passerelle-Key"])
-        stem = out / "_".join(part for part in key.replace(" ", "-").split("|") if part)
-        stem.with_suffix(".eml").write_bytes(message.as_bytes(policy=SMTP))
+    for letter in recorder.letters:
+        message = letter.message()
+        stem = out / "_".join(part for part in letter.key.replace(" ", "-").split("|") if part)
+        stem.with_suffix(".eml").write_bytes(letter.data)
         html = message.get_body(preferencelist=("html",))
         stem.with_suffix(".html").write_text(html.get_content() if html else "", encoding="utf-8")
         written += [stem.with_suffix(".eml"), stem.with_suffix(".html")]
