@@ -18,7 +18,7 @@ from automations.model import Referral, Session
 from automations.plan import Plan, Problem, unconfirmed
 from automations.settings import Settings
 from automations.values import CellPatch
-from automations.world import World
+from automations.world import Seats, World
 
 INVITATION, WAITING = "invitation", "liste_attente"
 MODIFICATION, CANCELLATION = "modification", "annulation"
@@ -158,7 +158,7 @@ def cancel(plan: Plan, given: Given, r: Referral, s: Session) -> None:
 # New invitations
 
 
-def place(plan: Plan, given: Given, taken: Counter[str], pacing: Pacing, r: Referral) -> None:
+def place(plan: Plan, given: Given, taken: Seats, pacing: Pacing, r: Referral) -> None:
     world = given.world
     history = [e for e in given.facts.of(INVITATION, r.reference) if e.status in (SENT, PENDING)]
     latest = history[-1] if history else None
@@ -166,7 +166,7 @@ def place(plan: Plan, given: Given, taken: Counter[str], pacing: Pacing, r: Refe
         recover(plan, given, taken, r, latest)
         return
     earliest = given.now + _notice(given.settings)
-    target = next((s for s in world.open_sessions(earliest) if taken[s.reference] < s.seats), None)
+    target = taken.first_free(earliest)
     if target is None or not pacing.may_email(r):
         wait(plan, given, pacing, r)
         return
