@@ -130,17 +130,23 @@ def referral_rows(count: int) -> list[dict[str, object]]:
     return rows
 
 
+SLOTS = (((9, 30), (12, 0)), ((14, 0), (16, 30)), ((10, 0), (12, 30)), ((16, 0), (18, 30)))
+
+
 def session_rows(count: int, seats: int) -> list[dict[str, object]]:
-    """Sessions from next week on, two a week (or denser), spread over months."""
+    """Sessions from next week on, every few days (four a day when there are many), each at its own
+    start (a session's Référence is its start)."""
+    per_day = 1 if count <= 100 else 4
     rows = []
     for n in range(count):
-        day = NOW.date() + timedelta(days=7 + n * 180 // max(count, 1))
+        day = NOW.date() + timedelta(days=7 + (n // per_day) * (3 if per_day == 1 else 1))
+        (sh, sm), (eh, em) = SLOTS[n % 4] if per_day == 4 else SLOTS[n % 2]
         place, where = PLACES[n % len(PLACES)]
         rows.append(
             {
                 "Date": day,
-                "Heure de début": clock(14, 0) if n % 2 else clock(9, 30),
-                "Heure de fin": clock(16, 30) if n % 2 else clock(12, 0),
+                "Heure de début": clock(sh, sm),
+                "Heure de fin": clock(eh, em),
                 "Lieu": place,
                 "Adresse ou lien": where,
                 "Places": seats,
