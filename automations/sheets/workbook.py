@@ -84,14 +84,14 @@ class WorkbookStore:
         return [folder / f".~lock.{name}#", folder / f"~${name}"]
 
     def _load(self) -> Workbook:
-        if self._book is not None and (self._unsaved or self._identity == self._current()):
-            return self._book
-        held = [lock for lock in self._lock_files() if lock.exists()]
+        held = [lock for lock in self._lock_files() if lock.exists()]  # checked every time: cheap
         if held:
             raise SheetError(
                 f"Le classeur {self.path.name} est ouvert dans un tableur ({held[0].name} existe) : "
                 "fermez-le puis relancez."
             )
+        if self._book is not None and (self._unsaved or self._identity == self._current()):
+            return self._book
         if not self.path.exists():
             raise SheetError(f"Le classeur {self.path} est introuvable : lancez « passerelle setup ».")
         try:
