@@ -33,6 +33,9 @@ class BufferedStore:
         self.patches: list[CellPatch] = []
         self.appends: list[RowAppend] = []
         self.replaced: dict[str, tuple[SheetLayout, Grid, ChartSpec | None]] = {}
+        self.versions: dict[str, int] = {}
+        """How many times each sheet was written in this run: an unchanged version means a grid
+        read before (and whatever was made of it) still holds."""
 
     @property
     def pending(self) -> bool:
@@ -52,6 +55,8 @@ class BufferedStore:
         """Applied now for later reads; a patch that finds no row here is returned, never sent."""
         self._read_once([*(p.sheet for p in patches), *(a.sheet for a in appends)])
         result = self.memory.write(layouts, patches, appends)
+        for name in {p.sheet for p in patches} | {a.sheet for a in appends}:
+            self.versions[name] = self.versions.get(name, 0) + 1
         self.layouts.update(layouts)
         unresolved = set(map(id, result.unresolved))
         self.patches.extend(p for p in patches if id(p) not in unresolved)
@@ -60,6 +65,7 @@ class BufferedStore:
 
     def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
         self.memory.replace(layout, grid, chart)
+        self.versions[layout.name] = self.versions.get(layout.name, 0) + 1
         self.read_already.add(layout.name)
         self.replaced[layout.name] = (layout, copy.deepcopy(grid), chart)
 
