@@ -1,7 +1,12 @@
-"""Dates, times and names the way people in France write and sort them, through babel."""
+"""Dates, times and names the way people in France write and sort them, through babel.
+
+``hour`` and ``day`` are memoised: a plan writes the same few session dates into thousands of
+emails, and babel takes ~20 µs a call.
+"""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from datetime import date, datetime
 
@@ -13,11 +18,13 @@ LOCALE = "fr_FR"
 _UNFOLDED = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ı": "i", "ł": "l", "đ": "d", "ð": "d", "þ": "th"})
 
 
+@functools.lru_cache(maxsize=4096)
 def hour(moment: datetime) -> str:
     """14 h, 14 h 30: the typographic French form."""
     return format_time(moment, "H 'h'" if moment.minute == 0 else "H 'h' mm", locale=LOCALE)
 
 
+@functools.lru_cache(maxsize=4096)
 def day(moment: date, year: bool = True) -> str:
     """jeudi 1er juillet 2027, jeudi 8 juillet: French writes the first of the month as an ordinal,
     which CLDR's "d" pattern cannot express, so the day number is written here."""

@@ -6,6 +6,24 @@ nobody can tell whether the email left, so it is never re-sent blindly. With "se
 same transaction, the memory the email carries and the cells that record it in the sheets; those
 cells stay "unlanded" until a sheet write carrying them succeeded, and the next run writes them
 again if it did not. Besides, the journal keeps Passerelle's memory: what it last saw or said.
+
+**Durability: one fsync per email over SMTP, none per email to the outbox.** A committed SQLite
+transaction survives the death of its process (SIGKILL) whatever ``synchronous`` says: it sits in
+the WAL file, in the kernel's cache, before ``COMMIT`` returns. An fsync only matters against a
+power cut or a kernel crash, so the journal is in WAL mode with ``synchronous=NORMAL`` (a commit
+writes the WAL without waiting for the disk) and pays an fsync only where a power cut could make
+an email leave twice:
+
+- *"pending" before an SMTP handover* (``pending(durable=True)``): once the server has the message,
+  nothing but this record stops the next run from sending it again, so it is on the disk (WAL
+  fsynced, and with it every earlier commit) before DATA starts;
+- *"pending" before an outbox handover* needs no fsync: the outbox is idempotent (one file per
+  key, atomically renamed into place), so handing the same message over twice still leaves one
+  email; the outbox makes its files durable once per batch (``OutboxTransport.__exit__``);
+- *"sent"* needs none either: should a power cut undo it, "pending" remains (« À vérifier »,
+  never re-sent) over SMTP, and the outbox's file is rewritten in place.
+
+``Journal._transaction`` still groups what must be one commit ("sent", its memory and its cells).
 """
 
 from __future__ import annotations
@@ -81,7 +99,7 @@ class Journal:
         with _private_files():
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
@@ -149,8 +167,25 @@ class Journal:
             (key, kind, person, session, recipient, status, attempt, at.isoformat(), detail),
         )
 
-    def pending(self, key: str, kind: str, person: str, session: str, recipient: str, at: datetime) -> None:
-        self._record(key, kind, person, session, recipient, PENDING, at, attempt=1)
+    def pending(
+        self,
+        key: str,
+        kind: str,
+        person: str,
+        session: str,
+        recipient: str,
+        at: datetime,
+        durable: bool = True,
+    ) -> None:
+        """Before the handover; ``durable``: on the disk before returning (see the module docstring)."""
+        if not durable:
+            self._record(key, kind, person, session, recipient, PENDING, at, attempt=1)
+            return
+        self._db.execute("PRAGMA synchronous=FULL")
+        try:
+            self._record(key, kind, person, session, recipient, PENDING, at, attempt=1)
+        finally:
+            self._db.execute("PRAGMA synchronous=NORMAL")
 
     def settle(self, key: str, status: str, at: datetime, detail: str = "") -> None:
         self._db.execute(

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from email.policy import SMTP
 from pathlib import Path
 
 import filelock
@@ -102,16 +101,26 @@ class _Sheets:
 
     buffered: BufferedStore
     specs: dict[str, SheetSpec]
+    bound: dict[str, tuple[int, Table]] = field(default_factory=dict)
+    """Tables bound so far, with the sheet's version then: a sheet no job wrote since is not read,
+    copied and bound again for the next job (at 10,000 rows, most of an idle run's time)."""
 
     def tables(self, job: JobSpec) -> dict[str, Table]:
         wanted = [self.specs[key] for key in job.sheets]
-        grids = self.buffered.read([spec.name for spec in wanted])
-        return {
-            spec.key: Table(spec, (), frozenset())
-            if spec.key in OPTIONAL and grids[spec.name] is None
-            else bind(spec, grids[spec.name])
+        stale = [
+            spec
             for spec in wanted
-        }
+            if self.bound.get(spec.key, (None,))[0] != self.buffered.versions.get(spec.name, 0)
+        ]
+        grids = self.buffered.read([spec.name for spec in stale]) if stale else {}
+        for spec in stale:
+            table = (
+                Table(spec, (), frozenset())
+                if spec.key in OPTIONAL and grids[spec.name] is None
+                else bind(spec, grids[spec.name])
+            )
+            self.bound[spec.key] = (self.buffered.versions.get(spec.name, 0), table)
+        return {spec.key: self.bound[spec.key][1] for spec in wanted}
 
 
 def run(
@@ -217,10 +226,10 @@ def preview(config: Config, job_name: str, now: datetime, out: Path) -> list[Pat
     run(config, [job_name], now, dry_run=True, transport=recorder)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for message in recorder.messages:
-        key = str(message["X-Passerelle-Key"])
-        stem = out / "_".join(part for part in key.replace(" ", "-").split("|") if part)
-        stem.with_suffix(".eml").write_bytes(message.as_bytes(policy=SMTP))
+    for letter in recorder.letters:
+        message = letter.message()
+        stem = out / "_".join(part for part in letter.key.replace(" ", "-").split("|") if part)
+        stem.with_suffix(".eml").write_bytes(letter.data)
         html = message.get_body(preferencelist=("html",))
         stem.with_suffix(".html").write_text(html.get_content() if html else "", encoding="utf-8")
         written += [stem.with_suffix(".eml"), stem.with_suffix(".html")]

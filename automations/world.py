@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TypeVar
 
 from automations.model import FollowUp, Referral, Session, followup, referral, session
@@ -62,9 +63,9 @@ class World:
     def table(self, key: str) -> Table | None:
         return self.tables.get(key)
 
-    def taken(self) -> Counter[str]:
+    def taken(self) -> Seats:
         """Seats taken per session: people assigned there who did not answer Non."""
-        return Counter(r.session for r in self.referrals if r.session and r.answer is not False)
+        return Seats(Counter(r.session for r in self.referrals if r.session and r.answer is not False), self)
 
     def open_sessions(self, earliest: datetime) -> list[Session]:
         """Sessions a person may be invited to: not cancelled, readable, starting after ``earliest``."""
@@ -76,10 +77,45 @@ class World:
         return sorted(usable, key=lambda s: s.starts)
 
     def assigned(self, s: Session) -> list[Referral]:
-        return [r for r in self.people.values() if r.session == s.reference]
+        return list(self._assigned.get(s.reference, ()))
+
+    @cached_property
+    def _assigned(self) -> dict[str, list[Referral]]:
+        """People by session, built once: asking for every session scanned rows × sessions."""
+        found: dict[str, list[Referral]] = {}
+        for r in self.people.values():
+            found.setdefault(r.session, []).append(r)
+        return found
 
     def session_of(self, r: Referral) -> Session | None:
         return self.by_reference.get(r.session)
+
+
+class Seats(Counter[str]):
+    """Seats taken per session (a ``Counter`` a plan adds to as it places people), and the first
+    open session with a free seat.
+
+    Asking ``World.open_sessions`` for every referral sorted every session each time: rows ×
+    sessions. Here the open sessions are listed once per ``earliest`` and a cursor walks them;
+    counts only grow while a plan runs, so a session found full stays full and the cursor never
+    goes back: amortised O(1) per question, and the same answer as scanning from the start.
+    """
+
+    def __init__(self, counts: Mapping[str, int] = {}, world: World | None = None) -> None:
+        super().__init__(counts)
+        self.world = world
+        self._open: dict[datetime, tuple[list[Session], int]] = {}
+
+    def first_free(self, earliest: datetime, excluded: frozenset[str] = frozenset()) -> Session | None:
+        """The earliest open session starting after ``earliest`` with a seat left, if any, but for
+        the ``excluded`` ones (a person is never offered again a session they declined)."""
+        assert self.world is not None, "Seats made by World.taken() know the sessions"
+        sessions, cursor = self._open.get(earliest) or (self.world.open_sessions(earliest), 0)
+        while cursor < len(sessions) and self[sessions[cursor].reference] >= sessions[cursor].seats:
+            cursor += 1
+        self._open[earliest] = (sessions, cursor)
+        free = (s for s in sessions[cursor:] if s.reference not in excluded and self[s.reference] < s.seats)
+        return next(free, None)
 
 
 def build(tables: Mapping[str, Table], parsed: Parsed | None = None) -> World:

@@ -88,6 +88,10 @@ class FaultyTransport:
     fuse: Fuse
     delivered: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def idempotent(self) -> bool:
+        return self.transport.idempotent
+
     def __enter__(self) -> FaultyTransport:
         self.transport.__enter__()
         return self
@@ -98,7 +102,7 @@ class FaultyTransport:
     def send(self, message) -> str:
         self.fuse.tick("before an email", lambda: TransportError("Le serveur SMTP ne répond plus (test)."))
         where = self.transport.send(message)
-        self.delivered.append((str(message["X-Passerelle-Key"]), message["To"].addresses[0].addr_spec))
+        self.delivered.append((message.key, message.recipients[0]))
         self.fuse.tick("after an email", lambda: DeliveryUncertain("connexion perdue (test)"))
         return where
 

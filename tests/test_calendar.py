@@ -57,7 +57,7 @@ def message(ev: CalendarEvent, kind: str = "invitation") -> email.message.EmailM
     composed = compose(
         order, Rendered("Sujet", "Texte\n", "<p>Texte</p>\n"), SENDER, NOW, "ouvre-boites.example"
     )
-    return email.message_from_bytes(composed.as_bytes(policy=email.policy.SMTP), policy=email.policy.default)
+    return email.message_from_bytes(composed.data, policy=email.policy.default)
 
 
 def calendar_parts(received: email.message.EmailMessage) -> list[email.message.EmailMessage]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 from automations.sheets.google import requests as build
@@ -38,6 +39,43 @@ def test_appended_rows_start_at_the_first_header_below_the_last_row_read():
         "'Suivi'!B3",
         {"values": [["'R4", "'Dina"], ["", "'Eliott"]]},
     )
+
+
+def _size(body: dict) -> int:
+    return len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def _status(n: int) -> str:
+    return f"Invité·e à la réunion du jeudi 3 décembre à 14 h — ligne {n}, Hélène D'Arcy-Bénard"
+
+
+def test_a_big_batch_update_is_split_under_2_mb_in_order_and_a_small_one_is_one_request():
+    cells = [(n, c, _status(n)) for n in range(1, 30_001) for c in (12, 13, 17)]
+    data = build.value_ranges("Orientations", PositionalWrites(cells=cells), "fr_FR")
+    parts = build.split(data)
+    assert len(parts) > 1 and [r for part in parts for r in part] == data
+    assert all(_size({**build.WRITE_OPTIONS, "data": part}) < build.MAX_BODY for part in parts)
+    small = data[:1_000]
+    assert build.split(small) == [small]
+    assert build.split([]) == []
+
+
+def test_big_appends_are_split_under_2_mb_each_after_the_one_before_and_small_ones_are_one_request():
+    rows = [[f"OR-{n:06d}", _status(n), "Sophie Le Goff", "Oui"] for n in range(20_000)]
+    writes = PositionalWrites(appended=rows, first_appended_row=7)
+    bodies = build.appends("Suivi", writes, 0, "fr_FR")
+    assert len(bodies) > 1
+    assert all(_size(body) < build.MAX_BODY for _, body in bodies)
+    assert [row for _, body in bodies for row in body["values"]] == build.append("Suivi", writes, 0, "fr_FR")[
+        1
+    ]["values"]
+    starts, row = [], 7
+    for _, body in bodies:
+        starts.append(f"'Suivi'!A{row}")
+        row += len(body["values"])
+    assert [start for start, _ in bodies] == starts
+    few = PositionalWrites(appended=rows[:100], first_appended_row=7)
+    assert build.appends("Suivi", few, 0, "fr_FR") == [build.append("Suivi", few, 0, "fr_FR")]
 
 
 def test_read_values_become_a_grid_with_none_for_empty_cells_and_whole_numbers_as_ints():

@@ -45,7 +45,7 @@ def test_rows_record_session_sending_time_and_a_french_status(project):
     assert first["Session"] == "A"
     assert first["Invitation envoyée le"] == NOW
     assert first["État"] == "Invité·e à la réunion du jeudi 3 décembre à 14 h"
-    assert re.fullmatch(r"OR-[0-9A-F]{8}", first["Référence"])
+    assert re.fullmatch(r"OR-[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", first["Référence"])
     assert second["Session"] is None
     assert second["État"].startswith("Liste d'attente (prévenu·e le 26/11/2026)")
 

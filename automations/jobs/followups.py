@@ -4,7 +4,6 @@ presence still empty a few days later → one "rappel_suivi" to the session's co
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta
 
 from automations import french
@@ -17,7 +16,7 @@ from automations.journal import JournalFacts
 from automations.model import FollowUp, Referral, Session
 from automations.plan import Plan, Problem
 from automations.settings import Settings
-from automations.world import World
+from automations.world import Seats, World
 
 SHEETS = ("orientations", "reunions", "suivi")
 ABSENT, PRESENT, NUDGE = "relance_absent", "suite_presence", "rappel_suivi"
@@ -80,13 +79,13 @@ def thank(plan: Plan, given: Given, pacing: Pacing, r: Referral, s: Session, f: 
     )
 
 
-def reinvite(plan: Plan, given: Given, taken: Counter[str], pacing: Pacing, r: Referral, s: Session) -> None:
+def reinvite(plan: Plan, given: Given, taken: Seats, pacing: Pacing, r: Referral, s: Session) -> None:
     """Only while the person is still on that session: once re-queued, the row is history."""
     world, settings, now = given.world, given.settings, given.now
     if r.session != s.reference or not pacing.may_email(r):
         return
     earliest = now + timedelta(days=settings.invitations.min_notice_days)
-    target = next((t for t in world.open_sessions(earliest) if taken[t.reference] < t.seats), None)
+    target = taken.first_free(earliest)
     missed = french.day(s.starts, year=False)
     patches = [rows.patch(world, r, key, None) for key in ("rappel", "reponse")]
     patches.append(rows.patch(world, r, "relance", now))

@@ -4,7 +4,6 @@ that moved ("modification") or was cancelled ("annulation", then a new invitatio
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime, timedelta
 
 from automations import french
@@ -19,7 +18,7 @@ from automations.model import Referral, Session
 from automations.plan import Plan, Problem, unconfirmed
 from automations.settings import Settings
 from automations.values import CellPatch
-from automations.world import World
+from automations.world import Seats, World
 
 INVITATION, WAITING = "invitation", "liste_attente"
 MODIFICATION, CANCELLATION = "modification", "annulation"
@@ -132,7 +131,7 @@ def cancel(plan: Plan, given: Given, r: Referral, s: Session) -> None:
 # New invitations
 
 
-def recovered(plan: Plan, given: Given, taken: Counter[str], candidate: Candidate) -> bool:
+def recovered(plan: Plan, given: Given, taken: Seats, candidate: Candidate) -> bool:
     """Whether the journal knows an invitation the sheet lost: then it is repaired, never resent."""
     r = candidate.referral
     history = [e for e in given.facts.of(INVITATION, r.reference) if e.status in (SENT, PENDING)]
@@ -149,17 +148,10 @@ def _session_of(entry: Entry) -> str:
     return entry.session.partition("#")[0]
 
 
-def place(plan: Plan, given: Given, taken: Counter[str], pacing: Pacing, candidate: Candidate) -> None:
+def place(plan: Plan, given: Given, taken: Seats, pacing: Pacing, candidate: Candidate) -> None:
     world, r = given.world, candidate.referral
     earliest = given.now + _notice(given.settings)
-    target = next(
-        (
-            s
-            for s in world.open_sessions(earliest)
-            if s.reference not in candidate.excluded and taken[s.reference] < s.seats
-        ),
-        None,
-    )
+    target = taken.first_free(earliest, candidate.excluded)
     if target is None:
         wait(plan, given, pacing, r)
         return
@@ -188,7 +180,7 @@ def _notice(settings: Settings) -> timedelta:
     return timedelta(days=settings.invitations.min_notice_days)
 
 
-def recover(plan: Plan, given: Given, taken: Counter[str], r: Referral, entry: Entry) -> None:
+def recover(plan: Plan, given: Given, taken: Seats, r: Referral, entry: Entry) -> None:
     """The journal knows more than the sheet (a run stopped after sending): repair, never resend.
 
     A person whose invitation may or may not have left keeps the seat, unless they said Non.

@@ -1,8 +1,11 @@
 """The edge between Passerelle and whatever carries its emails.
 
 A transport is used as a context manager around a batch (so SMTP keeps one connection for the
-whole run) and sends fully composed ``EmailMessage`` objects. Per-message outcomes other than
-success are exceptions the caller records in the send journal:
+whole run) and sends ``Letter``s: a message already composed to its bytes, with its envelope and
+idempotency key. Bytes, not ``EmailMessage`` objects: a run renders and composes every message
+before the first is sent (a template error sends nothing), and at 10,000 messages an
+``EmailMessage`` tree weighs ~180 KiB where its bytes weigh ~8 KiB. Per-message outcomes other
+than success are exceptions the caller records in the send journal:
 
 - ``DeliveryDeferred``: temporary (SMTP 4xx, dropped connection that could not be re-opened for
   this message); the email stays due and a later run tries again.
@@ -14,9 +17,34 @@ success are exceptions the caller records in the send journal:
 
 from __future__ import annotations
 
+import email
+import email.policy
+from dataclasses import dataclass
 from email.message import EmailMessage
 from types import TracebackType
 from typing import Protocol, Self
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One composed email as every transport takes it."""
+
+    key: str
+    """The idempotency key (also its X-Passerelle-Key header): names the outbox file."""
+    sender: str
+    """The From address, for MAIL FROM unless a bounce address is configured."""
+    recipients: tuple[str, ...]
+    """Every envelope recipient, domains IDNA-encoded."""
+    data: bytes
+    """The RFC 5322 message, CRLF line ends, every line at most 998 bytes."""
+    smtputf8: bool = False
+    """An address keeps non-ASCII characters: its headers are UTF-8 and the server must offer SMTPUTF8."""
+
+    def message(self) -> EmailMessage:
+        """The message parsed back, for people and tests reading it (preview, dry runs)."""
+        parsed = email.message_from_bytes(self.data, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
 
 
 class DeliveryDeferred(Exception):
@@ -33,6 +61,9 @@ class DeliveryUncertain(Exception):
 
 
 class Transport(Protocol):
+    idempotent: bool
+    """Handing the same letter over twice still delivers it once (the outbox: one file per key)."""
+
     def __enter__(self) -> Transport: ...
 
     def __exit__(
@@ -42,7 +73,7 @@ class Transport(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, letter: Letter) -> str:
         """Hand one message over; return where it went (file path, server answer) for the log."""
         ...
 

@@ -1,7 +1,10 @@
 """The embedded default transport: one .eml file per message in a folder.
 
 Any mail client opens these files. The file name comes from the message's idempotency key, and
-the file is written atomically, so a message handed over twice can never appear twice.
+the file is written atomically, so a message handed over twice can never appear twice: the outbox
+is *idempotent*, which is why the journal need not fsync "pending" before handing a message here
+(see ``automations.journal``). Files are not fsynced one by one (2 ms each, most of a run's time at
+10,000 messages): leaving the batch flushes them to the disk at once.
 """
 
 from __future__ import annotations
@@ -9,19 +12,21 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from email.message import EmailMessage
-from email.policy import SMTP
 from pathlib import Path
+from types import TracebackType
 
 from automations.errors import TransportError
-from automations.mail.base import Connectionless
+from automations.mail.base import Connectionless, Letter
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 class OutboxTransport(Connectionless):
+    idempotent = True
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._written = False
 
     def __enter__(self) -> OutboxTransport:
         try:
@@ -30,15 +35,23 @@ class OutboxTransport(Connectionless):
             raise self._unusable(error) from None
         return self
 
-    def send(self, message: EmailMessage) -> str:
+    def send(self, letter: Letter) -> str:
         """A failure is a TransportError: the file surely is not there, so the email is due again."""
-        key = message.get("X-Passerelle-Key") or message["Message-ID"]
-        target = self.folder / f"{_UNSAFE.sub('_', key).strip('_')}.eml"
+        target = self.folder / f"{_UNSAFE.sub('_', letter.key).strip('_')}.eml"
         try:
-            _write(target, message.as_bytes(policy=SMTP))
+            _write(target, letter.data)
         except OSError as error:
             raise self._unusable(error) from None
+        self._written = True
         return str(target)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """The batch's files on the disk in one call (a SIGKILL loses nothing already renamed)."""
+        if self._written:
+            os.sync()
+            self._written = False
 
     def _unusable(self, error: OSError) -> TransportError:
         return TransportError(
@@ -49,13 +62,12 @@ class OutboxTransport(Connectionless):
 
 
 def _write(target: Path, data: bytes) -> None:
-    """Atomically: a temporary file in the same folder, synced, then renamed over ``target``."""
+    """Atomically: a temporary file in the same folder, then renamed over ``target`` (one file per
+    key: writing it twice leaves it once)."""
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
         os.replace(temporary, target)
     finally:
         if os.path.exists(temporary):

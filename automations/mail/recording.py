@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from automations.mail.base import Connectionless
+from automations.mail.base import Connectionless, Letter
 
 
 class RecordingTransport(Connectionless):
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
+    idempotent = True
 
-    def send(self, message: EmailMessage) -> str:
-        self.messages.append(message)
+    def __init__(self) -> None:
+        self.letters: list[Letter] = []
+
+    def send(self, letter: Letter) -> str:
+        self.letters.append(letter)
         return "recorded"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        """The recorded messages parsed back, for reading: only bytes are kept meanwhile."""
+        return [letter.message() for letter in self.letters]

@@ -10,6 +10,7 @@ sheets.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Mapping, Sequence
 
@@ -32,6 +33,9 @@ class BufferedStore:
         self.patches: list[CellPatch] = []
         self.appends: list[RowAppend] = []
         self.replaced: dict[str, tuple[SheetLayout, Grid, ChartSpec | None]] = {}
+        self.versions: dict[str, int] = {}
+        """How many times each sheet was written in this run: an unchanged version means a grid
+        read before (and whatever was made of it) still holds."""
 
     @property
     def pending(self) -> bool:
@@ -51,6 +55,8 @@ class BufferedStore:
         """Applied now for later reads; a patch that finds no row here is returned, never sent."""
         self._read_once([*(p.sheet for p in patches), *(a.sheet for a in appends)])
         result = self.memory.write(layouts, patches, appends)
+        for name in {p.sheet for p in patches} | {a.sheet for a in appends}:
+            self.versions[name] = self.versions.get(name, 0) + 1
         self.layouts.update(layouts)
         unresolved = set(map(id, result.unresolved))
         self.patches.extend(p for p in patches if id(p) not in unresolved)
@@ -59,11 +65,19 @@ class BufferedStore:
 
     def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
         self.memory.replace(layout, grid, chart)
+        self.versions[layout.name] = self.versions.get(layout.name, 0) + 1
         self.read_already.add(layout.name)
         self.replaced[layout.name] = (layout, copy.deepcopy(grid), chart)
 
     def flush(self) -> WriteResult:
-        """Everything the jobs wrote, in one batch per spreadsheet; then the rewritten sheets."""
+        """Everything the jobs wrote, in one batch per spreadsheet; then the rewritten sheets.
+
+        A store with a ``batch()`` context (the workbook) saves all of it once, at the end."""
+        batch = getattr(self.store, "batch", contextlib.nullcontext)
+        with batch():
+            return self._flush()
+
+    def _flush(self) -> WriteResult:
         written = {p.sheet for p in self.patches} | {a.sheet for a in self.appends}
         needed = [layout for layout in self.missing if layout.name in written]
         if needed:

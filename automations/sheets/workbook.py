@@ -1,7 +1,14 @@
 """The embedded default backend: a local .xlsx workbook, through openpyxl.
 
 The workbook is loaded whole and saved atomically (temporary file in the same folder, then
-rename), so a crash never leaves half a workbook. Everything Passerelle does not write (other
+rename), so a crash never leaves half a workbook.
+
+Loading and saving are most of a run's time at 10,000 rows (openpyxl parses and writes every
+cell), so a store keeps the workbook it loaded or saved, with the file's identity then (inode, size,
+modification time): the next operation uses it as long as nobody changed the file meanwhile, and
+loads it again otherwise. Inside ``batch()`` (one flush of the run's writes: sheets created, cells
+written, sheets rewritten) the workbook is saved once, at the end, or not at all if any step
+failed, so a failed flush leaves the file as it was. Everything Passerelle does not write (other
 sheets, cells, formats, column widths, dropdowns) is kept as openpyxl loaded it. openpyxl cannot
 keep images and charts it did not create: keep those in another file.
 """
@@ -12,7 +19,8 @@ import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -50,26 +58,61 @@ DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
 class WorkbookStore:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._book: Workbook | None = None
+        self._identity: tuple[int, int, int] | None = None
+        self._batched = False
+        self._unsaved = False
+
+    def _current(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+    def _keep(self, workbook: Workbook) -> Workbook:
+        self._book, self._identity = workbook, self._current()
+        return workbook
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Everything inside saved once at the end; nothing saved (nor kept) if it raises."""
+        self._batched, self._unsaved = True, False
+        try:
+            yield
+        except BaseException:
+            self._book = None  # holds changes that were never saved
+            raise
+        finally:
+            self._batched = False
+        if self._unsaved and self._book is not None:
+            self._unsaved = False
+            self._save(self._book)
 
     def _lock_files(self) -> list[Path]:
         folder, name = self.path.parent, self.path.name
         return [folder / f".~lock.{name}#", folder / f"~${name}"]
 
     def _load(self) -> Workbook:
-        held = [lock for lock in self._lock_files() if lock.exists()]
+        held = [lock for lock in self._lock_files() if lock.exists()]  # checked every time: cheap
         if held:
             raise SheetError(
                 f"Le classeur {self.path.name} est ouvert dans un tableur ({held[0].name} existe) : "
                 "fermez-le puis relancez."
             )
+        if self._book is not None and (self._unsaved or self._identity == self._current()):
+            return self._book
         if not self.path.exists():
             raise SheetError(f"Le classeur {self.path} est introuvable : lancez « passerelle setup ».")
         try:
-            return openpyxl.load_workbook(self.path)
+            return self._keep(openpyxl.load_workbook(self.path))
         except UNREADABLE as error:
             raise _unreadable(self.path, error) from None
 
     def _save(self, workbook: Workbook) -> None:
+        if self._batched:
+            self._book, self._unsaved = workbook, True
+            return
         try:
             self._replace_with(workbook)
         except OSError as error:
@@ -79,6 +122,7 @@ class WorkbookStore:
             ) from None
 
     def _replace_with(self, workbook: Workbook) -> None:
+        self._book = None  # until saved: a failed save must not leave unsaved changes in use
         prefix = f".{self.path.stem}-"
         for stale in self.path.parent.glob(f"{prefix}*.xlsx"):
             stale.unlink(missing_ok=True)  # left by a run killed mid-save; runs hold the lock
@@ -91,6 +135,7 @@ class WorkbookStore:
             with open(temporary, "rb") as stream:
                 os.fsync(stream.fileno())
             os.replace(temporary, self.path)
+            self._keep(workbook)
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)

@@ -41,7 +41,7 @@ from types import TracebackType
 
 from automations.config import SmtpConfig
 from automations.errors import TransportError
-from automations.mail.base import DeliveryDeferred, DeliveryUncertain
+from automations.mail.base import DeliveryDeferred, DeliveryUncertain, Letter
 from automations.mail.smtp.session import ConnectionLost, Login, Session, fqdn, tls_context, where
 from automations.mail.smtp.wire import outgoing
 
@@ -56,6 +56,9 @@ class SmtpTransport:
     the caller read from the environment (None for a local relay). ``clock`` and ``sleep``
     (seconds) drive the rate limit so tests can use a fake clock.
     """
+
+    idempotent = False
+    """A message handed over twice is delivered twice: "pending" must be durable first."""
 
     def __init__(
         self,
@@ -98,8 +101,9 @@ class SmtpTransport:
         self._open = False
         self._disconnect(polite=True)
 
-    def send(self, message: EmailMessage) -> str:
-        """Deliver one message; return the server's answer (see the module docstring)."""
+    def send(self, message: Letter | EmailMessage) -> str:
+        """Deliver one message (a ``Letter``, or an ``EmailMessage`` for probes and tests); return
+        the server's answer (see the module docstring)."""
         if not self._open:
             raise RuntimeError("Use SmtpTransport as a context manager: `with transport: ...`.")
         if self._broken is not None:

@@ -6,7 +6,8 @@ Requests per spreadsheet, whatever the number of rows:
   sheet asked for (unformatted values, dates as serial numbers);
 - ``write``: one ``values:batchGet`` (re-read, to find each row by its Référence *now*), one
   ``values:batchUpdate`` (every cell and new header), and one ``values:append`` per sheet that
-  gets new rows;
+  gets new rows; a body that would pass the 2 MB Google recommends is split in as many requests
+  as its bytes need (so up to 2 MB, the number of requests does not grow with the rows);
 - ``replace``: one metadata GET, one ``spreadsheets:batchUpdate`` (adds the sheet if needed,
   rewrites it whole with typed cells, replaces its chart);
 - ``ensure``: one metadata GET, one ``values:batchGet`` of the header rows when some sheets
@@ -260,8 +261,8 @@ class GoogleSheetStore:
                 for name, writes in located.sheets.items()
                 for value_range in build.value_ranges(name, writes, book.locale)
             ]
-            if data:
-                self.http.values_batch_update(book.key, {**build.WRITE_OPTIONS, "data": data})
+            for part in build.split(data):  # one request unless the data passes 2 MB
+                self.http.values_batch_update(book.key, {**build.WRITE_OPTIONS, "data": part})
             return located, {name: build.first_header(grids[name], w) for name, w in located.sheets.items()}
 
         return self._call(book.key, deadline, "rien n'a été écrit dans ce classeur", attempt)
@@ -279,16 +280,17 @@ class GoogleSheetStore:
     def _append(
         self, book: _Book, name: str, writes: PositionalWrites, anchor: int, deadline: Deadline
     ) -> None:
-        """Retried on 429 only: after a 5xx the rows may be there already, and the next run sees."""
-        start, body = build.append(name, writes, anchor, book.locale)
-        self._call(
-            book.key,
-            deadline,
-            f"les cellules ont été écrites mais les {len(writes.appended)} nouvelles lignes de « {name} » "
-            "n'ont pas été ajoutées",
-            lambda: self.http.values_append(book.key, start, dict(build.APPEND_OPTIONS), body),
-            retryable=errors.rejected,
-        )
+        """Retried on 429 only: after a 5xx the rows may be there already, and the next run sees.
+        Rows past 2 MB go in further requests, each after the one before."""
+        for start, body in build.appends(name, writes, anchor, book.locale):
+            self._call(
+                book.key,
+                deadline,
+                f"les cellules ont été écrites mais {len(body['values'])} nouvelles lignes de « {name} » "
+                "n'ont pas été ajoutées",
+                partial(self.http.values_append, book.key, start, dict(build.APPEND_OPTIONS), body),
+                retryable=errors.rejected,
+            )
 
     def _batch_update(self, key: str, body: list[dict], deadline: Deadline, consequence: str) -> None:
         self._call(key, deadline, consequence, lambda: self.http.batch_update(key, {"requests": body}))
