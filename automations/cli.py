@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from automations import check, demo, logs, purge, runner, scheduler, story
@@ -142,8 +143,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return scheduler.serve(config_module.load(config_module.locate(args.config)))
 
 
+class FrenchParser(argparse.ArgumentParser):
+    """argparse words its own errors in English: say in French that the command was not understood,
+    keeping its detail (the option or value at fault), and where to look."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            2,
+            f"{self.prog} : commande non comprise ({message}) ; "
+            "« passerelle --help » liste les commandes et leurs options.\n",
+        )
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
+    root = FrenchParser(
         prog="passerelle",
         description="Invites referred job seekers to a cooperative's information sessions, follows them up.",
     )

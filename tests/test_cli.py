@@ -173,3 +173,11 @@ def test_sigterm_lets_the_email_in_flight_finish_and_the_next_run_goes_on(tmp_pa
     assert sum(1 for r in rows[1:] if r[rows[0].index("Session")] == "A") == first, "what left is recorded"
     assert passerelle(*args).returncode == 0
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 300
+
+
+@pytest.mark.parametrize("args", [["run", "--bogus"], ["preview", "nope"], []])
+def test_a_command_not_understood_is_said_in_french_with_its_detail(args):
+    done = passerelle(*args)
+    assert done.returncode == 2
+    assert "commande non comprise" in done.stderr and "passerelle --help" in done.stderr
+    assert "Traceback" not in done.stderr
