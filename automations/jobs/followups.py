@@ -11,6 +11,7 @@ from automations.jobs import journey, rows
 from automations.jobs.given import Given
 from automations.jobs.orders import calendar_event, seeker_email, session_context, staff_email
 from automations.jobs.pacing import Pacing
+from automations.jobs.queue import RECONTACT
 from automations.jobs.told import next_sequence, telling
 from automations.journal import JournalFacts
 from automations.model import FollowUp, Referral, Session
@@ -82,7 +83,15 @@ def thank(plan: Plan, given: Given, pacing: Pacing, r: Referral, s: Session, f: 
 def reinvite(plan: Plan, given: Given, taken: Seats, pacing: Pacing, r: Referral, s: Session) -> None:
     """Only while the person is still on that session: once re-queued, the row is history."""
     world, settings, now = given.world, given.settings, given.now
-    if r.session != s.reference or not pacing.may_email(r):
+    if r.session != s.reference:
+        return
+    missed = {*journey.sessions(given.facts, journey.MISSED, r.reference), s.reference}
+    plan.observed.append(journey.adding(given.facts, journey.MISSED, r.reference, s.reference))
+    if len(missed) >= journey.TRIES:  # twice absent: the advisor decides what comes next
+        cleared = [rows.patch(world, r, key, None) for key in ("session", "invitation", "rappel", "reponse")]
+        plan.patches.extend([*cleared, rows.patch(world, r, "etat", RECONTACT)])
+        return
+    if not pacing.may_email(r):
         return
     earliest = now + timedelta(days=settings.invitations.min_notice_days)
     target = taken.first_free(earliest)
