@@ -71,10 +71,14 @@ def idna(address: str) -> str:
         return address
 
 
+def key_digest(order: EmailOrder) -> str:
+    """Stable per idempotency key: names the message and its MIME boundary."""
+    return hashlib.sha256(order.key.encode()).hexdigest()[:24]
+
+
 def message_id(order: EmailOrder, domain: str) -> str:
     """Stable per idempotency key: a re-delivery after a crash is recognised as the same message."""
-    digest = hashlib.sha256(order.key.encode()).hexdigest()[:24]
-    return f"<{digest}@{domain}>"
+    return f"<{key_digest(order)}@{domain}>"
 
 
 def header(name: str, value: str) -> str:
@@ -143,14 +147,14 @@ def _multipart(subtype: str, boundary: str, parts: list[str]) -> str:
 def compose(order: EmailOrder, rendered: Rendered, sender: Address, now: datetime, domain: str) -> Letter:
     recipient = idna(order.to_address)
     utf8 = not recipient.isascii()
-    digest = hashlib.sha256(order.key.encode()).hexdigest()[:24]
+    digest = key_digest(order)
     headers = [
         address_header("From", sender.display_name, sender.addr_spec),
         address_header("To", order.to_name, recipient, utf8=utf8),
         *([header("Reply-To", order.reply_to)] if order.reply_to else []),
         header("Subject", rendered.subject),
         header("Date", format_datetime(now.replace(tzinfo=PARIS))),
-        header("Message-ID", f"<{digest}@{domain}>"),
+        header("Message-ID", message_id(order, domain)),
         header("X-Passerelle-Key", order.key),
         "MIME-Version: 1.0",
     ]
