@@ -44,6 +44,8 @@ class Referral:
     """Answered « Plus intéressé·e »: the referral closes."""
     action: str | None = None
     """What the advisor asks in « Action » (Réinviter, Renvoyer, Clôturer)."""
+    notes: tuple[str, ...] = ()
+    """What is wrong in « Action »: reported, and the person's journey goes on meanwhile."""
 
     @property
     def full_name(self) -> str:
@@ -119,7 +121,7 @@ PURGED = "Données personnelles effacées"
 def referral(table: Table, row: Row) -> Referral:
     if row.text("etat").startswith(PURGED):
         return _purged(row)
-    c = _Collector(table, row)
+    c, optional = _Collector(table, row), _Collector(table, row)
     for key in ("nom", "prenom"):
         if not row.text(key):
             c.problems.append(f"{table.spec.label(key)} : la case est vide")
@@ -145,7 +147,8 @@ def referral(table: Table, row: Row) -> Referral:
         status=row.text("etat"),
         problems=tuple(c.problems),
         withdrawn=withdrawn(row["reponse"]),
-        action=c.get("action", lambda v: parse_choice(v, ACTIONS)),
+        action=optional.get("action", lambda v: parse_choice(v, ACTIONS)),
+        notes=tuple(optional.problems),
     )
 
 

@@ -158,9 +158,20 @@ def test_after_two_absences_the_advisor_is_asked_to_recontact(project):
     project.run()
     for day, missed in ((4, "A"), (11, "B")):
         project.run(now=NOW + timedelta(days=day))  # the « Suivi » row of the session exists
-        index = next(i for i, row in enumerate(project.rows("Suivi")) if str(row["Référence"]).endswith(missed))
+        suivi = project.rows("Suivi")
+        index = next(i for i, row in enumerate(suivi) if str(row["Référence"]).endswith(missed))
         project.set("Suivi", index, "Présence", "Absent·e")
         project.run("followups", now=NOW + timedelta(days=day, hours=1))
     row = project.rows()[0]
     assert row["Session"] is None and row["État"].startswith("A décliné ou manqué deux réunions")
     assert [k for k, _ in kinds(project)].count("relance_absent") == 1, "one new date after the first absence"
+
+
+def test_a_typo_in_action_is_reported_and_the_journey_goes_on(project):
+    project.create([referral(1)], [session("A", 3, 5)])
+    project.run()
+    project.set("Orientations", 0, "Action", "Relancer")
+    outcomes = project.run(now=NOW + timedelta(days=1))
+    problems = [str(p) for o in outcomes for p in o.problems]
+    assert any("Action" in p and "Relancer" in p for p in problems), problems
+    assert ("rappel", "personne01@exemple.fr") in kinds(project), "the reminder still goes"

@@ -15,7 +15,7 @@ from automations.jobs import journey, rows
 from automations.jobs.given import Given
 from automations.journal import PENDING
 from automations.model import Referral
-from automations.plan import Plan
+from automations.plan import Plan, Problem
 from automations.values import CellPatch
 
 RECONTACT = "A décliné ou manqué deux réunions : à recontacter par son·sa conseiller·ère"
@@ -51,6 +51,11 @@ def _triage(plan: Plan, given: Given, r: Referral) -> Candidate | None:
     if r.problems:
         rows.report(plan, world, r, " ; ".join(r.problems))
         return None
+    sheet = world.spec("orientations").name
+    plan.problems.extend(
+        Problem(sheet, r.row.number, f"{note} (rien n'est fait tant qu'elle n'est pas corrigée)")
+        for note in r.notes
+    )
     asked = r.action or ""
     if asked != journey.action_seen(facts, r.reference):
         plan.memory.append(journey.seeing(r.reference, asked))
