@@ -250,8 +250,11 @@ class JournalFacts:
     def __init__(self, entries: Iterable[Entry], memory: dict[tuple[str, str], str] | None = None) -> None:
         self._by_key = {entry.key: entry for entry in entries}
         self._by_person: dict[str, list[Entry]] = {}
+        self._by_address: dict[str, set[str]] = {}
         for entry in sorted(self._by_key.values(), key=lambda e: e.updated_at):
             self._by_person.setdefault(entry.person, []).append(entry)
+            if entry.recipient:
+                self._by_address.setdefault(entry.recipient.casefold(), set()).add(entry.person)
         self.memory = memory or {}
 
     def recalled(self, namespace: str, key: str) -> str | None:
@@ -267,6 +270,10 @@ class JournalFacts:
     def of_person(self, person: str) -> list[Entry]:
         """Oldest first; indexed, because every job asks this for every row."""
         return self._by_person.get(person, [])
+
+    def people_at(self, address: str) -> set[str]:
+        """The people (Références) emails were sent to at this address."""
+        return self._by_address.get(address.casefold(), set())
 
     def of(self, kind: str, person: str) -> list[Entry]:
         return [e for e in self.of_person(person) if e.kind == kind]

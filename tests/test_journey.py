@@ -175,3 +175,16 @@ def test_a_typo_in_action_is_reported_and_the_journey_goes_on(project):
     problems = [str(p) for o in outcomes for p in o.problems]
     assert any("Action" in p and "Relancer" in p for p in problems), problems
     assert ("rappel", "personne01@exemple.fr") in kinds(project), "the reminder still goes"
+
+
+def test_a_row_whose_reference_was_erased_and_name_corrected_stays_the_person_already_invited(project):
+    project.create([referral(1, Nom="Duponf")], [session("A", 7, 5)])
+    project.run()
+    reference = project.rows()[0]["Référence"]
+    project.set("Orientations", 0, "Référence", None)
+    project.set("Orientations", 0, "Session", None)
+    project.set("Orientations", 0, "Nom", "Dupont")
+    project.run(now=NOW + timedelta(days=1))
+    row = project.rows()[0]
+    assert kinds(project) == [("invitation", "personne01@exemple.fr")], "never invited twice"
+    assert (row["Référence"], row["Session"]) == (reference, "A")

@@ -8,7 +8,7 @@ must not be offered again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from automations.jobs import journey, rows
@@ -51,6 +51,7 @@ def _triage(plan: Plan, given: Given, r: Referral) -> Candidate | None:
     if r.problems:
         rows.report(plan, world, r, " ; ".join(r.problems))
         return None
+    r = _known_address(given, r)
     sheet = world.spec("orientations").name
     plan.problems.extend(
         Problem(sheet, r.row.number, f"{note} (rien n'est fait tant qu'elle n'est pas corrigée)")
@@ -74,6 +75,15 @@ def _triage(plan: Plan, given: Given, r: Referral) -> Candidate | None:
         plan.patches.extend(rows.status(world, r, RECONTACT))
         return None
     return None if r.session else Candidate(r, excluded)
+
+
+def _known_address(given: Given, r: Referral) -> Referral:
+    """A row without its Référence (erased, or a name corrected before it was written) whose
+    address the journal knows as one person who is on no other row: that person, never a new one."""
+    if r.has_reference or given.facts.of_person(r.reference) or not r.email:
+        return r
+    known = {person for person in given.facts.people_at(r.email) if person not in given.world.people}
+    return replace(r, reference=known.pop()) if len(known) == 1 else r
 
 
 def _excluded(given: Given, r: Referral, *also: str) -> frozenset[str]:
