@@ -29,8 +29,7 @@ def alert_context(people: list[dict[str, str]], since: str, sheet: str) -> dict[
 def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
     result = Plan("alerts")
     earliest = now + timedelta(days=settings.invitations.min_notice_days)
-    taken = world.taken()
-    if any(taken[s.reference] < s.seats for s in world.open_sessions(earliest)):
+    if world.taken().first_free(earliest) is not None:
         return result
     limit = now - timedelta(days=settings.invitations.waiting_alert_days)
     waiting = sorted(
