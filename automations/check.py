@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +27,8 @@ from automations.plan import Problem
 class Report:
     general: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Worth knowing, nothing to fix for a run to work: said, never counted as a problem."""
 
     def add(self, sentence: str) -> None:
         """A general problem, once: the template step and the dry run meet the same broken template."""
@@ -45,10 +48,11 @@ class Report:
             lines.append(f"Feuille « {sheet} » :")
             for p in sorted(problems, key=lambda p: p.row or 0):
                 lines.append(f"  - ligne {p.row} : {p.message}" if p.row else f"  - {p.message}")
+        notes = [f"À savoir :\n  - {line}" for line in self.warnings]
         if self.clean:
-            return "Tout est prêt : aucun problème trouvé."
+            return "\n".join([*notes, "Tout est prêt : aucun problème trouvé."])
         count = len(self.general) + len(self.problems)
-        return "\n".join([*lines, f"{count} problème(s) à corriger."])
+        return "\n".join([*lines, *notes, f"{count} problème(s) à corriger."])
 
 
 def sample_contexts(config: Config, now: datetime) -> dict[str, dict]:
@@ -89,8 +93,37 @@ def _smtp_session(config: Config) -> list[str]:
     return []
 
 
+def shared_with_the_agency(config: Config) -> list[str]:
+    """PRODUCT §7: « Présences » and « Suivi » name people who did not consent to share their
+    journey; in the agency's spreadsheet, its advisors could read it."""
+    if config.sheets.backend != "google":
+        return []
+    from automations.sheets.google.store import spreadsheet_key  # gspread only for Google users
+
+    google, names = config.sheets.google, wiring.sheet_names(config)
+
+    def book(key: str) -> str:
+        return spreadsheet_key(google.spreadsheets.get(key, google.spreadsheet))
+
+    return [
+        f"La feuille « {names[key]} » est dans le même classeur Google que « {names['orientations']} » : "
+        f"l'agence peut y lire le parcours de personnes qui n'ont pas donné leur accord de partage. "
+        f"Placez-la dans le classeur de la coopérative ([sheets.google.spreadsheets] {key} = "
+        f'"adresse du classeur de la coopérative").'
+        for key in ("presences", "suivi")
+        if _same(book, key, "orientations")
+    ]
+
+
+def _same(book: Callable[[str], str], key: str, other: str) -> bool:
+    try:
+        return book(key) == book(other)
+    except PasserelleError:  # an unreadable address: the dry run below says what to do
+        return False
+
+
 def check(config: Config, now: datetime) -> Report:
-    report = Report()
+    report = Report(warnings=shared_with_the_agency(config))
     for sentence in _credentials(config):
         report.add(sentence)
     digests = scheduler.digests_never_due(config)

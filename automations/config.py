@@ -162,12 +162,14 @@ class FollowUpConfig:
     reminder_days: Annotated[int, at_least(0)] = 2
     """"rappel" this many days before the session."""
     nudge_days: Annotated[int, at_least(0)] = 2
-    """"rappel_suivi" to the session's contact when Présence is still empty this many days after."""
+    """"rappel_presences" to the session's contact when Présence is still empty this many days after."""
     digest_weekday: Annotated[int, between(0, 6)] = 0
     """Advisors' weekly digest: 0 = Monday … 6 = Sunday, from ``digest_hour`` on."""
     digest_hour: Annotated[int, between(0, 23)] = 8
+    presences_link: str = ""
+    """Where staff open « Présences » (a URL), shown in "rappel_presences"."""
     suivi_link: str = ""
-    """Where staff open "Suivi" (a URL), shown in their reminder."""
+    """Where staff open « Suivi » (a URL), shown in their checkpoint reminders."""
     synthese_link: str = ""
     """Where advisors open "Synthèse", shown in their digest."""
 

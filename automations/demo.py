@@ -11,6 +11,8 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import holidays
+
 from automations.errors import PasserelleError
 from automations.schema import ORIENTATIONS, REUNIONS
 from automations.sheets.base import SheetStore
@@ -124,13 +126,20 @@ def referral_rows(today: datetime) -> list[RowAppend]:
     return rows
 
 
-def session_day(today: datetime) -> date:
-    """Next week, on a working day: a cooperative holds no session on a weekend (PRODUCT.md §5),
-    so a demo built on a Saturday or Sunday moves its session from +7 days to the Monday after."""
-    day = (today + timedelta(days=7)).date()
-    while day.weekday() >= 5:
+def working_day(day: date) -> date:
+    """That day, or the next one the cooperative works: no session on a weekend or a French public
+    holiday (PRODUCT.md §5). The ``holidays`` package knows the moving ones (Easter Monday,
+    Ascension, Whit Monday)."""
+    off = holidays.France(years=range(day.year, day.year + 2))
+    while day.weekday() >= 5 or day in off:
         day += timedelta(days=1)
     return day
+
+
+def session_day(today: datetime) -> date:
+    """Next week, on a working day: a demo built on a Saturday moves its session from +7 days to
+    the Monday after, one built the week before Christmas to the 26th."""
+    return working_day((today + timedelta(days=7)).date())
 
 
 def session_row(today: datetime) -> RowAppend:

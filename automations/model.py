@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from automations import cells
 from automations.cells import CellProblem
 from automations.headers import same_header
-from automations.schema import ACTIONS, PRESENCE, STAFF_COLUMNS, STAGES
+from automations.schema import ACTIONS
 from automations.tables import Row, Table
 from automations.values import RowKey
 
@@ -80,7 +80,7 @@ class Session:
     """What is wrong in an optional column: reported, and the session is still offered."""
 
 
-class _Collector:
+class Collector:
     """Parses cells of one row, remembering each problem with the column it came from."""
 
     def __init__(self, table: Table, row: Row) -> None:
@@ -121,7 +121,7 @@ PURGED = "Données personnelles effacées"
 def referral(table: Table, row: Row) -> Referral:
     if row.text("etat").startswith(PURGED):
         return _purged(row)
-    c, optional = _Collector(table, row), _Collector(table, row)
+    c, optional = Collector(table, row), Collector(table, row)
     for key in ("nom", "prenom"):
         if not row.text(key):
             c.problems.append(f"{table.spec.label(key)} : la case est vide")
@@ -173,7 +173,7 @@ def _purged(row: Row) -> Referral:
 
 
 def session(table: Table, row: Row) -> Session:
-    c, optional = _Collector(table, row), _Collector(table, row)
+    c, optional = Collector(table, row), Collector(table, row)
     day = c.get("date", cells.parse_date)
     start = c.get("debut", cells.parse_time)
     end = optional.get("fin", cells.parse_time)
@@ -204,27 +204,6 @@ def session(table: Table, row: Row) -> Session:
     )
 
 
-@dataclass(frozen=True)
-class FollowUp:
-    """A row of "Suivi": one person at one session, and what the cooperative's staff filled in."""
-
-    row: Row
-    reference: str
-    person: str
-    session: str
-    presence: str | None
-    stage: str | None
-    entered_on: date | None
-    adviser: str
-    staff: tuple[str, ...]
-    """The staff columns as text, to notice when someone changed them."""
-    problems: tuple[str, ...] = ()
-
-
-def followup_reference(person: str, session_reference: str) -> str:
-    return f"{person} / {session_reference}"
-
-
 def parse_choice(value: cells.CellValue, choices: tuple[str, ...]) -> str | None:
     """ "cape", "Cape signé " or "CAPE SIGNE" → "CAPE signé"; anything unknown is reported, not guessed."""
     typed = cells.text(value)
@@ -235,24 +214,6 @@ def parse_choice(value: cells.CellValue, choices: tuple[str, ...]) -> str | None
         if same_header(typed, choice) or same_header(typed, first_word):
             return choice
     raise CellProblem(f"{cells.shown(value)} n'est pas dans la liste ({', '.join(choices)})")
-
-
-def followup(table: Table, row: Row) -> FollowUp:
-    c = _Collector(table, row)
-    reference = row.text("reference")
-    person, _, session_reference = reference.partition(" / ")
-    return FollowUp(
-        row=row,
-        reference=reference,
-        person=person,
-        session=row.text("session") or session_reference,
-        presence=c.get("presence", lambda v: parse_choice(v, PRESENCE)),
-        stage=c.get("etape", lambda v: parse_choice(v, STAGES)),
-        entered_on=c.get("date_entree", cells.parse_date),
-        adviser=row.text("accompagnateur"),
-        staff=tuple(row.text(key) for key in STAFF_COLUMNS),
-        problems=tuple(c.problems),
-    )
 
 
 def withdrawn(value: cells.CellValue) -> bool:

@@ -1,10 +1,10 @@
 """`passerelle purge --older-than 24m`: erase the personal data of closed referrals, keep the counts.
 
 A referral is closed when nothing happened to it for longer than the retention period (its last
-activity: referral, invitation, reminder, follow-up, session, a staff update in "Suivi"), whether it
-ended with an exit ("Sortie") or simply went quiet. Its rows stay, so every count in "Synthèse"
-stays the same; names, addresses, phone numbers and free-text remarks are erased from every sheet,
-the send journal and the outbox.
+activity: referral, invitation, reminder, follow-up, session, a staff update in "Présences" or
+"Suivi"), whether it ended with an exit ("Sortie") or simply went quiet. Its rows stay, so every
+count in "Synthèse" stays the same; names, addresses, phone numbers and free-text remarks are
+erased from every sheet, the send journal and the outbox.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from automations.values import CellPatch
 from automations.world import World, build
 
 ERASED_REFERRAL = ("nom", "prenom", "email", "telephone", "remarques")
-ERASED_FOLLOWUP = ("nom", "prenom", "commentaire", "motif_sortie")
+ERASED_TRACKING = ("nom", "prenom", "commentaire")
+"""Free text that may name or describe the person; dates, stages and exit reasons stay, for the counts."""
 _PERIOD = re.compile(r"(\d+)\s*([dmy])")
 
 
@@ -63,9 +64,11 @@ def last_activity(world: World, facts: JournalFacts, r: Referral) -> datetime | 
         moments.append(datetime.combine(r.referred_on, datetime.min.time()))
     s = world.session_of(r)
     moments.append(s.starts if s else None)
-    for f in world.followups_of.get(r.reference, ()):
+    f = world.followup_of.get(r.reference)
+    if f is not None:
         moments.append(cells.or_none(cells.parse_datetime, f.row["maj"]))
-        moments.append(datetime.combine(f.entered_on, datetime.min.time()) if f.entered_on else None)
+        dated = (f.cape_on, f.cesa_on, f.activity_on, f.invoice_on, f.exit_on)
+        moments += [datetime.combine(day, datetime.min.time()) for day in dated if day]
     moments += [e.updated_at for e in facts.of_person(r.reference)]
     return max((m for m in moments if m), default=None)
 
@@ -73,7 +76,7 @@ def last_activity(world: World, facts: JournalFacts, r: Referral) -> datetime | 
 def plan(world: World, facts: JournalFacts, cutoff: datetime, now: datetime) -> Purge:
     """Pure: who is closed and which cells to erase."""
     result = Purge(cutoff)
-    orientations, suivi = world.spec("orientations"), world.spec("suivi")
+    orientations = world.spec("orientations")
     for r in world.referrals:
         if r.purged or not r.reference or not r.has_reference:
             continue
@@ -88,12 +91,22 @@ def plan(world: World, facts: JournalFacts, cutoff: datetime, now: datetime) -> 
         result.patches.append(
             CellPatch(orientations.name, key, orientations.label("etat"), f"{PURGED} le {now:%d/%m/%Y}")
         )
-        for f in world.followups_of.get(r.reference, ()):
-            result.patches += [
-                CellPatch(suivi.name, f.row.key(), suivi.label(k), None) for k in ERASED_FOLLOWUP
-            ]
+        result.patches += _tracking(world, r)
     result.patches += _journal_mentions(world, result.people)
     return result
+
+
+def _tracking(world: World, r: Referral) -> list[CellPatch]:
+    """The person's rows in the cooperative's sheets: names and free text go, dates and stages stay."""
+    rows = [("presences", p.row) for p in world.presences_of.get(r.reference, ())]
+    followed = world.followup_of.get(r.reference)
+    rows += [("suivi", followed.row)] if followed else []
+    erased = []
+    for key, row in rows:
+        spec = world.spec(key)
+        columns = [k for k in ERASED_TRACKING if k in spec.columns]
+        erased += [CellPatch(spec.name, row.key(), spec.label(k), None) for k in columns]
+    return erased
 
 
 def identifiers(people: list[Referral]) -> list[str]:
@@ -130,7 +143,7 @@ def purge(
     specs = wiring.specs(config)
     store = store or wiring.make_store(config)
     with runner.run_lock(config.state_dir):
-        wanted = [specs[key] for key in ("orientations", "reunions", "suivi", "journal")]
+        wanted = [specs[key] for key in ("orientations", "reunions", "presences", "suivi", "journal")]
         grids = store.read([spec.name for spec in wanted])
         tables = {
             spec.key: bind(

@@ -21,7 +21,7 @@ from automations import wiring
 from automations.apply import Edges, Ledger, Outcome, apply
 from automations.config import Config
 from automations.errors import AlreadyRunningError, ConfigError, StateError
-from automations.jobs.registry import JOBS, JobSpec
+from automations.jobs.registry import JOBS, JobSpec, canonical
 from automations.journal import Journal
 from automations.mail.base import Transport
 from automations.mail.recording import RecordingTransport
@@ -35,7 +35,7 @@ from automations.world import Parsed, build
 
 OPTIONAL = ("reponses",)
 """Sheets a job reads only if they exist (the form's responses)."""
-CREATED = ("suivi", "journal")
+CREATED = ("presences", "suivi", "journal")
 """Sheets Passerelle creates when missing, because it fills them."""
 
 
@@ -89,6 +89,7 @@ def setup(config: Config, store: SheetStore | None = None) -> Prepared:
 
 
 def select(job_names: Sequence[str]) -> list[JobSpec]:
+    job_names = [canonical(name) for name in job_names]
     unknown = [name for name in job_names if name not in JOBS]
     if unknown:
         raise ConfigError(f"Tâche inconnue « {unknown[0]} » : choisissez parmi {', '.join(JOBS)}.")

@@ -36,7 +36,7 @@ from automations import runner
 from automations.apply import Outcome
 from automations.config import Config
 from automations.errors import AlreadyRunningError, ConfigError, PasserelleError
-from automations.jobs.registry import JOBS
+from automations.jobs.registry import JOBS, canonical
 from automations.report import format_outcome
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -105,12 +105,13 @@ def parse_rule(text: str) -> tuple[Slot, ...]:
 
 def rule_text(config: Config, name: str) -> str:
     """The job's rule: its ``[schedule]`` override, else the registry's default."""
-    return config.schedule.get(name, JOBS[name].schedule)
+    renamed = {canonical(key): rule for key, rule in config.schedule.items()}
+    return renamed.get(name, JOBS[name].schedule)
 
 
 def rules(config: Config) -> dict[str, tuple[Slot, ...]]:
     """Every job's slots, in run order; an unknown job or a rule not understood is a ConfigError."""
-    unknown = sorted(set(config.schedule) - set(JOBS))
+    unknown = sorted({canonical(key) for key in config.schedule} - set(JOBS))
     if unknown:
         raise ConfigError(
             f"{config.path}: schedule.{unknown[0]} n'est pas une tâche connue (tâches : {', '.join(JOBS)})."

@@ -16,6 +16,15 @@ ANSWERS = ("Oui", "Non, pas à cette date", "Plus intéressé·e")
 ACTIONS = ("Réinviter", "Renvoyer", "Clôturer")
 PRESENCE = ("Présent·e", "Absent·e", "Excusé·e")
 STAGES = ("Candidat·e", "Diagnostic", "CAPE signé", "CESA signé", "Sortie")
+TURNOVER = ("Aucun", "< 500 € / mois", "500 à 1 500 € / mois", "> 1 500 € / mois")
+EXIT_REASONS = (
+    "Emploi salarié",
+    "Création hors coopérative",
+    "Formation",
+    "Raisons personnelles",
+    "Sans nouvelles",
+    "Autre",
+)
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,22 @@ REUNIONS = SheetSpec(
     choices={"annulee": YES_NO},
 )
 
+PRESENCES = SheetSpec(
+    key="presences",
+    name="Présences",
+    columns={
+        "reference": "Référence",
+        "nom": "Nom",
+        "prenom": "Prénom",
+        "session": "Session",
+        "date": "Date",
+        "presence": "Présence",
+        "etat": "État",
+    },
+    owned=("reference", "nom", "prenom", "session", "date", "etat"),
+    choices={"presence": PRESENCE},
+)
+
 SUIVI = SheetSpec(
     key="suivi",
     name="Suivi",
@@ -102,28 +127,27 @@ SUIVI = SheetSpec(
         "nom": "Nom",
         "prenom": "Prénom",
         "conseiller": "Conseiller·ère",
-        "session": "Session",
-        "presence": "Présence",
+        "session": "Première réunion",
         "etape": "Étape",
-        "date_entree": "Date d'entrée",
         "accompagnateur": "Accompagnateur·rice",
+        "date_cape": "Date CAPE",
+        "fin_cape": "Fin de CAPE prévue",
+        "date_cesa": "Date CESA",
         "activite": "Activité démarrée le",
+        "facture": "1re facture le",
+        "chiffre": "Chiffre d'affaires",
+        "date_sortie": "Date de sortie",
         "motif_sortie": "Motif de sortie",
         "commentaire": "Commentaire",
         "maj": "Mis à jour le",
+        "prochain_point": "Prochain point",
+        "a_corriger": "À corriger",
     },
-    owned=("reference", "nom", "prenom", "conseiller", "session", "maj"),
-    choices={"presence": PRESENCE, "etape": STAGES},
+    owned=("reference", "nom", "prenom", "conseiller", "session", "maj", "prochain_point", "a_corriger"),
+    choices={"etape": STAGES, "chiffre": TURNOVER, "motif_sortie": EXIT_REASONS},
 )
-STAFF_COLUMNS = (
-    "presence",
-    "etape",
-    "date_entree",
-    "accompagnateur",
-    "activite",
-    "motif_sortie",
-    "commentaire",
-)
+STAFF_COLUMNS = tuple(key for key in SUIVI.columns if key not in SUIVI.owned)
+"""What the cooperative's staff fill in « Suivi »: a change there is stamped « Mis à jour le »."""
 
 REPONSES = SheetSpec(
     key="reponses",
@@ -149,7 +173,7 @@ JOURNAL = SheetSpec(
 )
 
 SPECS: dict[str, SheetSpec] = {
-    spec.key: spec for spec in (ORIENTATIONS, REUNIONS, SUIVI, REPONSES, SYNTHESE, JOURNAL)
+    spec.key: spec for spec in (ORIENTATIONS, REUNIONS, PRESENCES, SUIVI, REPONSES, SYNTHESE, JOURNAL)
 }
 PEOPLE_FILL = ("orientations", "reunions")
 """Sheets people fill: a missing one is an error, never silently created."""

@@ -1,8 +1,8 @@
 """The rest of the demo story (``passerelle demo --story``): the weeks after the first run.
 
-Each step plays what people do (seekers answer, staff fill "Suivi", a second session opens), then
-runs every job with the clock set to that moment, as the scheduler would. People's edits go
-through the same sheet store as Passerelle's, located by Référence like any write.
+Each step plays what people do (seekers answer, staff fill "Présences" and "Suivi", a second
+session opens), then runs every job with the clock set to that moment, as the scheduler would.
+People's edits go through the same sheet store as Passerelle's, located by Référence like any write.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from pathlib import Path
 from automations import config as config_module
 from automations import demo, french, runner, wiring
 from automations.jobs.orders import person_code
-from automations.model import followup_reference
 from automations.report import format_outcome
-from automations.schema import ORIENTATIONS, REPONSES, REUNIONS, SUIVI
+from automations.schema import ORIENTATIONS, PRESENCES, REPONSES, REUNIONS, SUIVI
 from automations.sheets.base import SheetStore
 from automations.sheets.workbook import WorkbookStore
+from automations.tracking import presence_reference
 from automations.values import CellPatch, RowAppend, RowKey
 
 SCHEDULER_PERIOD = timedelta(minutes=15)
@@ -50,7 +50,9 @@ class Story:
         self.config = config_module.load(config_path)
         self.store = store or WorkbookStore(self.config.sheets.workbook)
         self.start = start.replace(hour=9, minute=0, second=0, microsecond=0)
-        self.layouts = {spec.name: spec.layout() for spec in (ORIENTATIONS, REUNIONS, SUIVI, REPONSES)}
+        self.layouts = {
+            spec.name: spec.layout() for spec in (ORIENTATIONS, REUNIONS, PRESENCES, SUIVI, REPONSES)
+        }
 
     def at(self, day: int, hour: int) -> datetime:
         return datetime.combine(self.start.date() + timedelta(days=day), time(hour))
@@ -62,9 +64,12 @@ class Story:
     def when(self, step: Step) -> datetime:
         return (self.session_at if step.from_session else self.at)(step.day, step.hour)
 
-    def people(self) -> list[dict[str, object]]:
-        grid = self.store.read([ORIENTATIONS.name])[ORIENTATIONS.name]
+    def rows(self, sheet: str) -> list[dict[str, object]]:
+        grid = self.store.read([sheet])[sheet]
         return [dict(zip(grid[0], row, strict=False)) for row in grid[1:]]
+
+    def people(self) -> list[dict[str, object]]:
+        return self.rows(ORIENTATIONS.name)
 
     def reference(self, index: int) -> str:
         return str(self.people()[index]["Référence"])
@@ -107,15 +112,16 @@ def nothing(story: Story) -> list[str]:
 
 def session_day_after(story: Story) -> list[str]:
     session = f"R-{story.session_at(0, 14):%Y%m%d}"
-    attendees = [i for i in range(16) if i not in (*ANSWER_NO_FORM, ANSWER_NO_TYPED, 9)]
-    patches = []
-    for i in attendees:
-        key = RowKey(followup_reference(story.reference(i), session))
-        present = i not in ABSENT
-        patches.append(CellPatch(SUIVI.name, key, "Présence", "Présent·e" if present else "Absent·e"))
-        if present:
-            patches.append(CellPatch(SUIVI.name, key, "Accompagnateur·rice", "Karim Benhamou"))
-    second = story.session_at(14, 14).date()  # two weeks after the first: a working day too
+    listed = {str(row["Référence"]) for row in story.rows(PRESENCES.name)}
+    expected = [presence_reference(story.reference(i), session) for i in range(len(demo.SEEKERS))]
+    declined = {presence_reference(story.reference(i), session) for i in (*ANSWER_NO_FORM, ANSWER_NO_TYPED)}
+    attendees = [key for key in expected if key in listed and key not in declined]
+    absent = {presence_reference(story.reference(i), session) for i in ABSENT}
+    patches = [
+        CellPatch(PRESENCES.name, RowKey(key), "Présence", "Absent·e" if key in absent else "Présent·e")
+        for key in attendees
+    ]
+    second = demo.working_day(story.session_at(14, 14).date())  # two weeks after the first
     row = {
         "Référence": f"R-{second:%Y%m%d}",
         "Date": second,
@@ -131,13 +137,12 @@ def session_day_after(story: Story) -> list[str]:
     story.write(patches, [RowAppend(REUNIONS.name, row)])
     return [
         f"La réunion a eu lieu : l'équipe note {len(attendees) - len(ABSENT)} personnes Présent·e et "
-        f"{len(ABSENT)} Absent·e dans « Suivi » ({', '.join(story.name(i) for i in ABSENT)}) ;",
+        f"{len(ABSENT)} Absent·e dans « Présences » ({', '.join(story.name(i) for i in ABSENT)}) ;",
         f"la coopérative ouvre une deuxième réunion le {french.day(second)}.",
     ]
 
 
 def stages(story: Story) -> list[str]:
-    session = f"R-{story.session_at(0, 14):%Y%m%d}"
     entered = story.at(20, 9).date()
     patches = []
     for i, stage in [
@@ -145,13 +150,17 @@ def stages(story: Story) -> list[str]:
         *((i, "CESA signé") for i in CESA),
         (EXIT, "Sortie"),
     ]:
-        key = RowKey(followup_reference(story.reference(i), session))
+        key = RowKey(story.reference(i))
         typed = {"CAPE signé": "cape", "CESA signé": "CESA signé ", "Sortie": "Sortie"}[stage]
-        patches.append(CellPatch(SUIVI.name, key, "Étape", typed))
+        patches += [
+            CellPatch(SUIVI.name, key, "Étape", typed),
+            CellPatch(SUIVI.name, key, "Accompagnateur·rice", "Karim Benhamou"),
+        ]
         if stage == "Sortie":
-            patches.append(CellPatch(SUIVI.name, key, "Motif de sortie", "Emploi salarié trouvé"))
+            patches.append(CellPatch(SUIVI.name, key, "Motif de sortie", "emploi salarié"))
+            patches.append(CellPatch(SUIVI.name, key, "Date de sortie", entered))
         else:
-            patches.append(CellPatch(SUIVI.name, key, "Date d'entrée", entered))
+            patches.append(CellPatch(SUIVI.name, key, "Date CAPE", entered))
     story.write(patches)
     return [
         f"L'équipe note les étapes : {len(CAPE)} CAPE (tapé « cape »), {len(CESA)} CESA, 1 sortie ; "

@@ -16,9 +16,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import TypeVar
 
-from automations.model import FollowUp, Referral, Session, followup, referral, session
+from automations.model import Referral, Session, referral, session
 from automations.schema import SheetSpec
 from automations.tables import Row, Table
+from automations.tracking import FollowUp, Presence, followup, presence
 
 T = TypeVar("T")
 
@@ -44,6 +45,7 @@ class World:
     tables: Mapping[str, Table]
     referrals: tuple[Referral, ...] = ()
     sessions: tuple[Session, ...] = ()
+    presences: tuple[Presence, ...] = ()
     followups: tuple[FollowUp, ...] = ()
     people: Mapping[str, Referral] = field(default_factory=dict)
     """Referrals without a problem, each person once, by Référence."""
@@ -54,8 +56,10 @@ class World:
     """Sessions by Référence; a Référence two rows share is in none (neither is offered)."""
     shared: Mapping[str, tuple[Session, ...]] = field(default_factory=dict)
     """Sessions whose Référence another row also has, by that Référence."""
-    followups_of: Mapping[str, tuple[FollowUp, ...]] = field(default_factory=dict)
-    """"Suivi" rows by the Référence of the person they follow."""
+    presences_of: Mapping[str, tuple[Presence, ...]] = field(default_factory=dict)
+    """« Présences » rows by the Référence of their person, in sheet order."""
+    followup_of: Mapping[str, FollowUp] = field(default_factory=dict)
+    """Each person's « Suivi » row by their Référence (the first, if staff repeated it)."""
 
     def spec(self, key: str) -> SheetSpec:
         return self.tables[key].spec
@@ -120,14 +124,20 @@ class Seats(Counter[str]):
 
 def build(tables: Mapping[str, Table], parsed: Parsed | None = None) -> World:
     parsed = parsed or Parsed()
-    orientations, reunions, suivi = (tables.get(k) for k in ("orientations", "reunions", "suivi"))
-    referrals = parsed.of(orientations, referral) if orientations else ()
-    sessions = parsed.of(reunions, session) if reunions else ()
-    followups = parsed.of(suivi, followup) if suivi else ()
+
+    def parse_all(key: str, parse: Callable[[Table, Row], T]) -> tuple[T, ...]:
+        table = tables.get(key)
+        return parsed.of(table, parse) if table else ()
+
+    referrals, sessions = parse_all("orientations", referral), parse_all("reunions", session)
+    presences, followups = parse_all("presences", presence), parse_all("suivi", followup)
     people, duplicates = _people(referrals)
-    followups_of: dict[str, list[FollowUp]] = {}
+    presences_of: dict[str, list[Presence]] = {}
+    for p in presences:
+        presences_of.setdefault(p.person, []).append(p)
+    followup_of: dict[str, FollowUp] = {}
     for f in followups:
-        followups_of.setdefault(f.person, []).append(f)
+        followup_of.setdefault(f.reference, f)
     by_reference: dict[str, list[Session]] = {}
     for s in sessions:
         by_reference.setdefault(s.reference, []).append(s)
@@ -135,12 +145,14 @@ def build(tables: Mapping[str, Table], parsed: Parsed | None = None) -> World:
         tables=dict(tables),
         referrals=referrals,
         sessions=sessions,
+        presences=presences,
         followups=followups,
         people=people,
         duplicates=duplicates,
         by_reference={reference: rows[0] for reference, rows in by_reference.items() if len(rows) == 1},
         shared={reference: tuple(rows) for reference, rows in by_reference.items() if len(rows) > 1},
-        followups_of={person: tuple(rows) for person, rows in followups_of.items()},
+        presences_of={person: tuple(found) for person, found in presences_of.items() if person},
+        followup_of={person: f for person, f in followup_of.items() if person},
     )
 
 

@@ -10,6 +10,8 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
+from automations import config as config_module
+from automations.check import shared_with_the_agency
 from tests.conftest import NOW, Project, referral, session
 from tests.test_cli import SCRIPT
 
@@ -240,3 +242,22 @@ def test_check_reports_a_digest_schedule_that_never_meets_the_digest_day(project
     done = check(project)
     assert done.returncode == 1
     assert "les conseiller·ères ne recevraient aucune synthèse" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("placed", "warned"),
+    [
+        ('{ presences = "coop", suivi = "https://docs.google.com/spreadsheets/d/coop/edit" }', []),
+        ('{ suivi = "coop" }', ["Présences"]),
+        ("{}", ["Présences", "Suivi"]),
+    ],
+)
+def test_check_warns_when_the_agency_could_read_the_cooperatives_working_sheets(tmp_path, placed, warned):
+    path = tmp_path / "p.toml"
+    path.write_text(
+        f'[sheets]\nbackend = "google"\n[sheets.google]\nspreadsheet = "agence"\nspreadsheets = {placed}\n',
+        encoding="utf-8",
+    )
+    said = shared_with_the_agency(config_module.load(path))
+    assert [s.split("« ")[1].split(" »")[0] for s in said] == warned
+    assert all("accord de partage" in s and "[sheets.google.spreadsheets]" in s for s in said)

@@ -115,4 +115,4 @@ def test_a_dry_run_shows_what_the_real_run_then_does_job_after_job(project):
         ]
 
     assert seen(dry) == seen(real)
-    assert [o.rows_added for o in dry if o.job == "suivi"] == [3]
+    assert [o.rows_added for o in dry if o.job == "presences"] == [3]

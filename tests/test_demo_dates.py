@@ -19,3 +19,8 @@ def test_for_every_weekday_the_session_is_on_a_working_day_at_least_seven_days_a
 def test_a_demo_built_on_a_weekday_keeps_its_session_exactly_one_week_later():
     wednesday = datetime(2027, 6, 23, 9, 30)
     assert session_day(wednesday) == (wednesday + timedelta(days=7)).date()
+
+
+def test_no_demo_session_falls_on_a_french_public_holiday():
+    assert session_day(datetime(2026, 12, 18, 9, 0)) == datetime(2026, 12, 28).date(), "25th: Noël"
+    assert session_day(datetime(2027, 4, 29, 9, 0)) == datetime(2027, 5, 7).date(), "6 May: Ascension"

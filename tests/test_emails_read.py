@@ -22,7 +22,7 @@ NOW = datetime(2027, 6, 24, 10, 0)
 KINDS = sorted(
     p.name.removesuffix(".subject.txt") for p in (ROOT / "templates" / "emails").glob("*.subject.txt")
 )
-STAFF = ("rappel_suivi", "synthese_conseiller", "alerte_attente")
+STAFF = ("rappel_presences", "synthese_conseiller", "alerte_attente")
 """Emails to the cooperative's staff and to advisors: the others go to the person referred."""
 
 # A letter, digit or closing punctuation directly followed by a capital, or punctuation directly
@@ -186,9 +186,9 @@ def staff_contexts() -> list[dict]:
                 "cooperative": coop,
                 "conseiller": {"nom": "Nadia Benali"},
                 "reunion": session(1),
-                "feuille": "Suivi",
+                "feuille": "Présences",
                 "lignes": people[:count],
-                "lien_suivi": link,
+                "lien_presences": link,
                 "personnes": people[:count],
                 "entonnoir": funnel,
                 "lien_synthese": link,

@@ -24,7 +24,7 @@ from tests.faults import FaultyJournal, FaultyStore, FaultyTransport, Fuse, Kill
 pytestmark = pytest.mark.backends("workbook", "google")
 
 LATER = NOW + timedelta(days=1)
-COMPARED = ("Orientations", "Réunions", "Suivi", "Synthèse")
+COMPARED = ("Orientations", "Réunions", "Présences", "Synthèse")
 """« Journal » is the log of runs: an interrupted run is honestly one more line there."""
 
 

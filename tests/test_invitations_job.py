@@ -223,7 +223,7 @@ def test_emails_sent_before_the_sheet_write_failed_are_not_resent_and_the_rows_a
     assert len(project.emails()) == 2
     assert [r["Session"] for r in project.rows()] == ["A", "A"]
     assert all(r["Invitation envoyée le"] == NOW for r in project.rows())
-    assert len({r["Référence"] for r in project.rows("Suivi")}) == len(project.rows("Suivi")) == 2
+    assert len({r["Référence"] for r in project.rows("Présences")}) == len(project.rows("Présences")) == 2
 
 
 def test_a_workbook_open_in_an_office_program_is_refused_with_a_clear_message(workbook_project):
@@ -311,17 +311,17 @@ def test_a_digest_of_the_workbook_shows_a_second_run_does_not_even_save_it(workb
 def test_rows_lost_in_the_cooperatives_spreadsheet_are_added_by_the_next_run_once(project):
     """Two spreadsheets cannot be written all or nothing: the next run completes the other one."""
     project.create([referral(1), referral(2)], [session("A", 7, 5)])
-    cooperative = project.sheets.placed["Suivi"].id
+    cooperative = project.sheets.placed["Présences"].id
     project.adapter.fail_next(
         500, when=lambda call: call.endpoint == "values.append" and call.spreadsheet_id == cooperative
     )
     with pytest.raises(SheetError, match="n'ont pas été ajoutées"):
         project.run()
     assert [r["Session"] for r in project.rows()] == ["A", "A"]  # the agency's sheet was written
-    assert project.rows("Suivi") == []
+    assert project.rows("Présences") == []
     project.run(now=NOW + timedelta(hours=1))
     project.run(now=NOW + timedelta(hours=2))
-    assert sorted(r["Référence"] for r in project.rows("Suivi")) == sorted(
+    assert sorted(r["Référence"] for r in project.rows("Présences")) == sorted(
         f"{r['Référence']} / A" for r in project.rows()
     )
     assert len(project.emails()) == 2

@@ -157,11 +157,11 @@ def test_after_two_absences_the_advisor_is_asked_to_recontact(project):
     project.create([referral(1)], [session("A", 3, 5), session("B", 10, 5)])
     project.run()
     for day, missed in ((4, "A"), (11, "B")):
-        project.run(now=NOW + timedelta(days=day))  # the « Suivi » row of the session exists
-        suivi = project.rows("Suivi")
-        index = next(i for i, row in enumerate(suivi) if str(row["Référence"]).endswith(missed))
-        project.set("Suivi", index, "Présence", "Absent·e")
-        project.run("followups", now=NOW + timedelta(days=day, hours=1))
+        project.run(now=NOW + timedelta(days=day))  # the « Présences » row of the session exists
+        marks = project.rows("Présences")
+        index = next(i for i, row in enumerate(marks) if str(row["Référence"]).endswith(missed))
+        project.set("Présences", index, "Présence", "Absent·e")
+        project.run("presences", now=NOW + timedelta(days=day, hours=1))
     row = project.rows()[0]
     assert row["Session"] is None and row["État"].startswith("A décliné ou manqué deux réunions")
     assert [k for k, _ in kinds(project)].count("relance_absent") == 1, "one new date after the first absence"

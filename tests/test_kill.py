@@ -255,7 +255,7 @@ def test_killing_the_run_at_random_moments_never_sends_an_email_twice(
     assert mine == theirs, (
         f"{figures}; only here: {sorted(mine - theirs)}; only uninterrupted: {sorted(theirs - mine)}"
     )
-    for sheet in ("Orientations", "Suivi"):
+    for sheet in ("Orientations", "Présences"):
         assert kept(project.rows(sheet), excluded) == kept(baseline.rows(sheet), excluded), sheet
 
     # The test proved something: processes really were killed in the middle of their batch.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 
@@ -146,51 +146,52 @@ def test_reminders_skip_people_who_said_non_and_never_two_emails_the_same_day(pr
     assert rows[1]["Rappel envoyé le"] is None
 
 
-def suivi_rows(project: Project) -> list[dict]:
-    return project.rows("Suivi")
-
-
-def test_suivi_rows_only_for_consenting_invitees_never_duplicated(project):
+def test_presences_rows_for_every_invitee_consent_or_not_never_duplicated(project):
     project.create(
         [referral(1), referral(2, **{"Accord de partage": "Non"}), referral(3)], [session("A", 7, 5)]
     )
     project.run()
     project.run(now=NOW + timedelta(hours=1))
-    rows = suivi_rows(project)
-    assert [(r["Nom"], r["Session"]) for r in rows] == [("Nom01", "A"), ("Nom03", "A")]
-    assert all(r["Référence"].endswith(" / A") for r in rows)
+    rows = project.rows("Présences")
+    day = datetime.combine((NOW + timedelta(days=7)).date(), time())
+    assert [(r["Nom"], r["Session"], r["Date"]) for r in rows] == [(f"Nom0{n}", "A", day) for n in (1, 2, 3)]
+    assert all(r["Référence"].endswith(" / A") and r["Présence"] is None for r in rows)
+    assert project.sheets.grid("Suivi") is None, "nobody came yet: « Suivi » appears with its first row"
 
 
 def test_staff_sorting_adding_columns_and_typing_loosely_lose_nothing_and_are_understood(project):
     project.create([referral(n) for n in range(4)], [session("A", 7, 5)])
     project.run()
 
-    names = [r["Nom"] for r in suivi_rows(project)]
-    project.reverse_rows("Suivi")
-    project.insert_column("Suivi", 1, "Notes de l'équipe", [f"note {r}" for r in range(2, 6)])
-    typed = [
-        ("présente", "cape"),
-        ("Présent", "Cape signé "),
-        ("absent", None),
-        ("Présent·e", "en réflexion"),
-    ]
-    for row, (presence, stage) in enumerate(typed):
-        project.set("Suivi", row, "Présence", presence)
+    names = [r["Nom"] for r in project.rows("Présences")]
+    project.reverse_rows("Présences")
+    project.insert_column("Présences", 1, "Notes de l'équipe", [f"note {r}" for r in range(2, 6)])
+    for row, presence in enumerate(("présente", "Présent", "absent", "Présent·e")):
+        project.set("Présences", row, "Présence", presence)
+    typed_before = {(r["Nom"], r["Présence"], r["Notes de l'équipe"]) for r in project.rows("Présences")}
+    project.run(now=NOW + timedelta(days=8))
+    rows = project.rows("Présences")
+    assert [r["Nom"] for r in rows] == names[::-1]
+    assert {(r["Nom"], r["Présence"], r["Notes de l'équipe"]) for r in rows} == typed_before
+    came = sorted(r["Nom"] for r in rows if r["Présence"] != "absent")
+    assert sorted(r["Nom"] for r in project.rows("Suivi")) == came, "one « Suivi » row per person who came"
+
+    for row, stage in enumerate(("cape", "Cape signé ", "en réflexion")):
         project.set("Suivi", row, "Étape", stage)
-    assert [r["Nom"] for r in suivi_rows(project)] == names[::-1]
-    typed_before = {
-        (r["Nom"], r["Présence"], r["Étape"], r["Notes de l'équipe"]) for r in suivi_rows(project)
-    }
-    outcomes = project.run(now=NOW + timedelta(days=8))
-    rows = suivi_rows(project)
-    assert {(r["Nom"], r["Présence"], r["Étape"], r["Notes de l'équipe"]) for r in rows} == typed_before
-    assert all(r["Mis à jour le"] == NOW + timedelta(days=8) for r in rows)
+    outcomes = project.run(now=NOW + timedelta(days=9))
+    suivi = project.rows("Suivi")
+    assert [r["Étape"] for r in suivi] == ["cape", "Cape signé ", "en réflexion"], "staff cells untouched"
+    assert all(r["Mis à jour le"] == NOW + timedelta(days=9) for r in suivi)
+    assert suivi[2]["À corriger"].startswith("Étape : « en réflexion » n'est pas dans la liste")
     problems = [str(p) for o in outcomes for p in o.problems]
-    assert any("« Suivi », ligne 5 : Étape : « en réflexion » n'est pas dans la liste" in p for p in problems)
+    assert any("« Suivi », ligne 4 : Étape : « en réflexion » n'est pas dans la liste" in p for p in problems)
     synthese = {r[0]: [*r, None][1] for r in project.grid("Synthèse") if r}
     assert synthese["Entré·es en coopérative"] == 2
     assert synthese["Présent·es"] == 3
     again = {p.name for p in project.outbox.glob("*.eml")}
-    project.run(now=NOW + timedelta(days=8, hours=1))
+    project.run(now=NOW + timedelta(days=9, hours=1))
     assert {p.name for p in project.outbox.glob("*.eml")} == again
-    assert all(r["Mis à jour le"] == NOW + timedelta(days=8) for r in suivi_rows(project))
+    assert all(r["Mis à jour le"] == NOW + timedelta(days=9) for r in project.rows("Suivi"))
+    project.set("Suivi", 2, "Étape", "Diagnostic")
+    project.run(now=NOW + timedelta(days=10))
+    assert project.rows("Suivi")[2]["À corriger"] is None, "emptied once fixed"

@@ -25,7 +25,7 @@ from automations.scheduler import PARIS, Slot, parse_rule
 from tests.conftest import referral, session
 
 SCRIPT = shutil.which("passerelle", path=str(Path(sys.executable).parent)) or "passerelle"
-ORDER = ("invitations", "rsvp", "reminders", "followups", "suivi", "summary", "digests")
+ORDER = ("invitations", "rsvp", "reminders", "presences", "suivi", "summary", "digests")
 QUARTERLY = {"invitations", "rsvp", "suivi", "summary"}
 QUARTERS = [time(7 + m // 60, m % 60) for m in range(0, 13 * 60 + 1, 15)]  # 07:00 … 20:00
 
@@ -202,7 +202,7 @@ def test_the_schedule_comes_from_the_config(project):
         [session("A", 7, 5)],
         extra_config='[schedule]\ninvitations = "every 30 minutes from 10:00 to 11:00"\n'
         'rsvp = "off"\nreminders = "daily at 9h30, 17:00"\ndigests = "Friday at 16:00"\n'
-        'followups = "off"\nsuivi = "off"\nsummary = "off"\n',
+        'presences = "off"\nsuivi = "off"\nsummary = "off"\n',
     )
     config = config_module.load(project.config_path)
     start, end = paris(2026, 3, 26, 12), paris(2026, 3, 28, 0)  # Thursday noon → Saturday

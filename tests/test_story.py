@@ -131,19 +131,19 @@ def test_reminders_go_to_everyone_still_coming_and_advisors_get_their_first_dige
 
 def test_after_the_session_present_people_hear_the_next_steps_and_absent_ones_a_new_date(walk):
     emails, _, _ = walk[3]
-    present = [i for i in EVERYONE_BUT_NON if i not in (3, 9, 12)]  # 9 gave no consent: no « Suivi » row
+    present = [i for i in EVERYONE_BUT_NON if i not in (3, 12)]  # 9 too: presence needs no consent
     assert emails == Counter(
         {("suite_presence", address(i)): 1 for i in present}
         | {("relance_absent", address(i)): 1 for i in (3, 12)}
         | {("invitation", address(i)): 1 for i in (16, *NON)}  # the second session opens
     )
-    assert len(present) == 10
+    assert len(present) == 11
 
 
 def test_weeks_later_staff_are_reminded_of_the_empty_presence_and_advisors_get_news(walk):
     emails, _, _ = walk[4]
     assert emails == Counter(
-        {("rappel_suivi", "camille.roux@ouvre-boites.example"): 1}
+        {("rappel_presences", "camille.roux@ouvre-boites.example"): 1}
         | {("synthese_conseiller", a): 1 for a in ADVISORS}
     )
 
@@ -160,17 +160,20 @@ def test_synthese_counts_and_rates_at_the_end(walk):
         "Invité·es": [17, "100\xa0%", "100\xa0%", "orienté·es"],
         "En liste d'attente": [0, "0\xa0%", "0\xa0%", "orienté·es"],
         "Réponse oui": [5, "29\xa0%", "29\xa0%", "invité·es"],
-        "Présent·es": [10, "59\xa0%", "59\xa0%", "invité·es"],
-        "Entré·es en coopérative": [9, "53\xa0%", "90\xa0%", "présent·es"],
+        "Présent·es": [11, "65\xa0%", "65\xa0%", "invité·es"],
+        "Entré·es en coopérative": [9, "53\xa0%", "82\xa0%", "présent·es"],
         "CESA signé": [3, "18\xa0%", "33\xa0%", "entré·es en coopérative"],
-        "Sorti·es": [1, "6\xa0%", "10\xa0%", "présent·es"],
+        "Sorti·es": [1, "6\xa0%", "9\xa0%", "présent·es"],
     }
 
 
-def test_people_without_consent_are_counted_but_never_named_in_suivi_or_synthese(walk):
-    workbook = walk[-1]
+def test_people_without_consent_are_counted_but_never_named_in_synthese_or_digests(walk):
+    workbook, outbox = walk[-1], walk[-2]
     book = cells(workbook)
-    texts = {str(v) for name in ("Suivi", "Synthèse") for row in book[name] for v in row if v is not None}
+    texts = {str(v) for row in book["Synthèse"] for v in row if v is not None}
+    for path in outbox.glob("synthese_conseiller_*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        texts |= {message.get_body((kind,)).get_content() for kind in ("plain", "html")}
     for first, last, *_, consent in demo.SEEKERS:
         if consent == "Non":
             assert not any(first in t or last in t for t in texts), f"{first} {last} appears"
@@ -192,7 +195,7 @@ def test_the_advisors_digest_tells_absence_reinvitation_presence_and_stage(walk)
     assert (
         "Hélène Brochard : présent·e à la réunion du jeudi 3 décembre ; nouvelle étape : CAPE signé" in body
     )
-    assert "Zoé Mercier" not in body, "nothing changed for her since the last digest"
+    assert "Zoé Mercier" not in body, "no Accord de partage: counted, never named"
 
 
 def test_every_email_of_the_story_reads_with_no_word_running_into_the_next(walk):

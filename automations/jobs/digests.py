@@ -15,7 +15,7 @@ from automations.plan import EmailOrder, Plan
 from automations.settings import Settings
 from automations.world import World
 
-SHEETS = ("orientations", "reunions", "suivi")
+SHEETS = ("orientations", "reunions", "presences", "suivi")
 DIGEST = "synthese_conseiller"
 REPORTED = "digest"
 
@@ -101,6 +101,8 @@ def digest(
 ) -> EmailOrder | None:
     entries, remember = [], []
     for p in sorted(people, key=by_name):
+        if not p.referral.consent:  # PRODUCT §7: counted in the funnel below, never named
+            continue
         recalled = facts.recalled(REPORTED, p.referral.reference)
         now = snapshot(p)
         said = changes(json.loads(recalled) if recalled else {}, now, p.session_starts)

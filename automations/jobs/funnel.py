@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from automations import french
 from automations.journal import JournalFacts
-from automations.model import FollowUp, Referral
+from automations.model import Referral
 from automations.world import World
 
 STAGE_LABELS = (
@@ -54,22 +54,23 @@ class Standing:
         }[step]
 
 
-def _latest(rows: list[FollowUp], world: World) -> FollowUp | None:
-    def when(f: FollowUp) -> datetime:
-        s = world.by_reference.get(f.session)
-        return s.starts if s and s.starts else datetime.min
-
-    return max(rows, key=when, default=None)
+def _attended(world: World, r: Referral) -> tuple[str | None, datetime | None]:
+    """The presence that tells the most, with when: the first Présent·e, else the latest mark."""
+    marks = []
+    for p in world.presences_of.get(r.reference, ()):
+        s = world.by_reference.get(p.session)
+        if p.presence and s and s.starts and not s.cancelled:
+            marks.append((s.starts, p.presence))
+    present = sorted(m for m in marks if m[1] == "Présent·e")
+    when, presence = present[0] if present else max(marks, default=(None, None))
+    return presence, when
 
 
 def standings(world: World, facts: JournalFacts) -> list[Standing]:
     result = []
     for r in world.people.values():
-        rows = world.followups_of.get(r.reference, ())
-        staged = _latest([f for f in rows if f.stage], world)
-        marked = _latest([f for f in rows if f.presence], world)
-        attended = next((f for f in rows if f.presence == "Présent·e"), marked)
-        held = world.by_reference.get(attended.session) if attended else None
+        presence, held = _attended(world, r)
+        followed = world.followup_of.get(r.reference)
         waited = any(e.status == "sent" for e in facts.of("liste_attente", r.reference))
         s = world.session_of(r)
         result.append(
@@ -77,12 +78,12 @@ def standings(world: World, facts: JournalFacts) -> list[Standing]:
                 referral=r,
                 session=r.session,
                 session_starts=s.starts if s else None,
-                invited=bool(r.invited_on) or bool(rows),
+                invited=bool(r.invited_on) or r.reference in world.presences_of,
                 waiting=not r.session and waited,
-                presence=attended.presence if attended else None,
-                presence_at=held.starts if held else None,
-                stage=staged.stage if staged else None,
-                entered_on=staged.entered_on if staged else None,
+                presence=presence,
+                presence_at=held,
+                stage=followed.stage if followed else None,
+                entered_on=followed.cape_on if followed else None,
             )
         )
     return result

@@ -12,7 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from automations.jobs import alerts, digests, followups, invitations, reminders, rsvp, samples, suivi, summary
+from automations.jobs import (
+    after_session,
+    alerts,
+    digests,
+    invitations,
+    presences,
+    reminders,
+    rsvp,
+    samples,
+    suivi,
+    summary,
+)
 from automations.journal import JournalFacts
 from automations.plan import Plan
 from automations.settings import Settings
@@ -60,14 +71,14 @@ JOBS: dict[str, JobSpec] = {
             {reminders.REMINDER: samples.seeker},
         ),
         JobSpec(
-            "followups",
-            followups.SHEETS,
-            followups.plan,
+            "presences",
+            presences.SHEETS,
+            presences.plan,
             "daily at 09:00",
             {
-                followups.ABSENT: samples.absent,
-                followups.PRESENT: samples.present,
-                followups.NUDGE: samples.presence_nudge,
+                after_session.ABSENT: samples.absent,
+                after_session.PRESENT: samples.present,
+                after_session.NUDGE: samples.presence_nudge,
             },
         ),
         JobSpec("suivi", suivi.SHEETS, suivi.plan, EVERY_QUARTER),
@@ -78,6 +89,15 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("digests", digests.SHEETS, digests.plan, "monday at 08:00", {digests.DIGEST: samples.digest}),
     )
 }
+
+
+RENAMED = {"followups": "presences"}
+"""Former job names, still understood in `passerelle run` and `[schedule]` (crontabs written
+before the rename keep working)."""
+
+
+def canonical(name: str) -> str:
+    return RENAMED.get(name, name)
 
 
 def email_kinds() -> dict[str, SampleContext]:

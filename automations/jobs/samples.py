@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from automations.jobs.after_session import nudge_context
 from automations.jobs.alerts import alert_context
 from automations.jobs.digests import digest_context
-from automations.jobs.followups import nudge_context
 from automations.jobs.funnel import counts
 from automations.jobs.orders import cooperative_context, seeker_context, session_context
 from automations.model import Referral, Session
@@ -83,7 +83,10 @@ def present(s: Sample) -> dict[str, Any]:
 
 def presence_nudge(s: Sample) -> dict[str, Any]:
     lines = [{"nom_complet": s.referral.full_name, "ligne": 2}]
-    return {"cooperative": cooperative_context(s.settings), **nudge_context(_previous(s), lines, "", "Suivi")}
+    return {
+        "cooperative": cooperative_context(s.settings),
+        **nudge_context(_previous(s), lines, "", "Présences"),
+    }
 
 
 def digest(s: Sample) -> dict[str, Any]:

@@ -1,8 +1,12 @@
-"""The suivi job: one "Suivi" row per consenting invitee and session, for the cooperative's staff;
-"Mis à jour le" stamped whenever Passerelle sees a staff column change.
+"""The suivi job (PRODUCT.md §2-§3): « Suivi » holds one row per person who came to a session,
+consent or not (it is the cooperative's working sheet), with their first session; staff keep the
+rest of the journey there. Passerelle stamps « Mis à jour le » whenever it sees a staff column
+change and says in « À corriger » what it could not read in that row.
 
-Rows are only ever added, never moved or deleted, and staff columns are never written. What was
-seen is remembered only once the stamp (or the new row) has landed in the sheet.
+Rows are only ever added, never moved or deleted, and staff columns are never written. A row
+staff added by hand is matched to its person by name and given its Référence; one matching nobody,
+or repeating a person, says so in « À corriger ». What was seen is remembered only once the stamp
+(or the new row) has landed in the sheet.
 """
 
 from __future__ import annotations
@@ -10,55 +14,102 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from automations.jobs.followups import report_followup_problems
+from automations.jobs import matching
 from automations.journal import JournalFacts
-from automations.model import followup_reference
-from automations.plan import Plan
+from automations.model import Referral, Session
+from automations.plan import Plan, Problem
 from automations.settings import Settings
-from automations.values import CellPatch, RowAppend
+from automations.tracking import FollowUp
+from automations.values import CellPatch, CellValue, RowAppend, RowKey
 from automations.world import World
 
-SHEETS = ("orientations", "reunions", "suivi")
+SHEETS = ("orientations", "reunions", "presences", "suivi")
 SEEN = "suivi"
 
 
 def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
     result = Plan("suivi")
-    report_followup_problems(result, world)
+    if world.table("suivi") is None:
+        return result
     add_rows(result, world)
+    check_rows(result, world)
     stamp_changes(result, world, facts, now)
     return result
 
 
+def first_session(world: World, r: Referral) -> Session | None:
+    """The earliest session the person was marked Présent·e at (never a cancelled one)."""
+    held = [
+        world.by_reference.get(p.session)
+        for p in world.presences_of.get(r.reference, ())
+        if p.presence == "Présent·e"
+    ]
+    came = [s for s in held if s is not None and s.starts and not s.cancelled]
+    return min(came, key=lambda s: s.starts, default=None)
+
+
 def add_rows(plan: Plan, world: World) -> None:
     spec = world.spec("suivi")
-    existing = {f.reference for f in world.followups}
     for r in world.people.values():
-        s = world.session_of(r)
-        if not (r.consent and r.invited_on and s and not s.cancelled):
+        s = first_session(world, r)
+        if r.purged or s is None or r.reference in world.followup_of:
             continue
-        reference = followup_reference(r.reference, s.reference)
-        if reference in existing:
-            continue
-        existing.add(reference)
         values = {
-            "reference": reference,
+            "reference": r.reference,
             "nom": r.last_name,
             "prenom": r.first_name,
             "conseiller": r.advisor,
-            "session": s.reference,
+            "session": s.starts.date(),
         }
         plan.appends.append(RowAppend(spec.name, {spec.label(k): v for k, v in values.items()}))
 
 
-def stamp_changes(plan: Plan, world: World, facts: JournalFacts, now: datetime) -> None:
-    spec = world.spec("suivi")
+def check_rows(plan: Plan, world: World) -> None:
+    """« À corriger » says what is wrong in each row, and is emptied once it is fixed."""
+    sheet = world.spec("suivi").name
+    first: dict[str, int] = {}
+    listed = {r.reference for r in world.referrals}
     for f in world.followups:
+        said = list(f.problems)
         if not f.reference:
+            r = matching.named(world, f.row.text("prenom"), f.row.text("nom"))
+            if r is None or r.reference in world.followup_of:
+                said.append(matching.unknown(sheet) if r is None else _twice(world, r.reference))
+            else:
+                key = RowKey(None, f.row.fingerprint, r.reference, f.row.occurrence)  # found before and after
+                plan.patches.append(
+                    CellPatch(
+                        world.spec("suivi").name, key, world.spec("suivi").label("reference"), r.reference
+                    )
+                )
+        elif f.reference in first:
+            said.append(f"Doublon de la ligne {first[f.reference]} : gardez une seule ligne par personne")
+        elif f.reference not in listed:
+            said.append("Référence inconnue dans « Orientations » : corrigez-la ou supprimez la ligne")
+        first.setdefault(f.reference, f.row.number)
+        plan.problems.extend(Problem(sheet, f.row.number, text) for text in said)
+        text = " ; ".join(said)
+        if "a_corriger" in world.table("suivi").present and f.row.text("a_corriger") != text:
+            plan.patches.append(_cell(world, f, "a_corriger", text or None))
+
+
+def _twice(world: World, reference: str) -> str:
+    line = world.followup_of[reference].row.number
+    return f"Cette personne a déjà sa ligne (ligne {line}) : complétez-la plutôt"
+
+
+def _cell(world: World, f: FollowUp, key: str, value: CellValue) -> CellPatch:
+    spec = world.spec("suivi")
+    return CellPatch(spec.name, f.row.key(), spec.label(key), value)
+
+
+def stamp_changes(plan: Plan, world: World, facts: JournalFacts, now: datetime) -> None:
+    for f in world.followups:
+        if not f.reference or world.followup_of.get(f.reference) is not f:
             continue
         seen = json.dumps(list(f.staff))
         remembered = facts.recalled(SEEN, f.reference)
         if remembered == seen or (remembered is None and not any(f.staff)):
             continue
-        plan.patches.append(CellPatch(spec.name, f.row.key(), spec.label("maj"), now))
+        plan.patches.append(_cell(world, f, "maj", now))
         plan.memory.append((SEEN, f.reference, seen))

@@ -20,7 +20,7 @@ from automations.settings import Settings
 from automations.values import CellValue, ChartSpec, Grid
 from automations.world import World
 
-SHEETS = ("orientations", "reunions", "suivi")
+SHEETS = ("orientations", "reunions", "presences", "suivi")
 WRITTEN = "summary"
 GROUP_STEPS = [step for step, _ in STAGE_LABELS]
 

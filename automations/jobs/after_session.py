@@ -1,10 +1,12 @@
-"""The followups job, after each session, from what staff filled in "Suivi" (PRODUCT.md §3):
-absent → "relance_absent" with the next session (re-queued); present → "suite_presence";
-presence still empty a few days later → one "rappel_suivi" to the session's contact."""
+"""What a mark in « Présences » sets off once the session is over (PRODUCT.md §3): Présent·e →
+« suite_presence »; Absent·e or Excusé·e → invited to the next session with a seat (twice at
+most, then « à recontacter »); still empty a few days later → one « rappel_presences » to the
+session's contact. Each email carries the « État » of the « Présences » row it answers, so staff
+see in their own sheet what followed their mark."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from automations import french
 from automations.jobs import journey, rows
@@ -14,73 +16,81 @@ from automations.jobs.pacing import Pacing
 from automations.jobs.queue import RECONTACT
 from automations.jobs.told import next_sequence, telling
 from automations.journal import JournalFacts
-from automations.model import FollowUp, Referral, Session
-from automations.plan import Plan, Problem
-from automations.settings import Settings
+from automations.model import Referral, Session
+from automations.plan import Plan
+from automations.tracking import Presence
+from automations.values import CellPatch
 from automations.world import Seats, World
 
-SHEETS = ("orientations", "reunions", "suivi")
-ABSENT, PRESENT, NUDGE = "relance_absent", "suite_presence", "rappel_suivi"
+ABSENT, PRESENT, NUDGE = "relance_absent", "suite_presence", "rappel_presences"
 
 
 def nudge_context(session: dict, rows_: list[dict], link: str, sheet: str) -> dict:
-    """What "rappel_suivi" shows staff; `passerelle check` renders it with sample rows."""
-    return {"reunion": session, "lignes": rows_, "lien_suivi": link, "feuille": sheet}
+    """What "rappel_presences" shows staff; `passerelle check` renders it with sample rows."""
+    return {"reunion": session, "lignes": rows_, "lien_presences": link, "feuille": sheet}
 
 
-def report_followup_problems(plan: Plan, world: World) -> None:
-    sheet = world.spec("suivi").name
-    for f in world.followups:
-        plan.problems.extend(Problem(sheet, f.row.number, p) for p in f.problems)
-
-
-def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
-    given = Given(world, facts, now, settings)
-    result = Plan("followups")
-    report_followup_problems(result, world)
-    taken, pacing = world.taken(), Pacing(facts, now)
-    unfilled: dict[str, list[FollowUp]] = {}
-    for f in world.followups:
-        s, r = world.by_reference.get(f.session), world.people.get(f.person)
-        if s is None or r is None or s.starts is None or now < (s.ends or s.starts):
+def follow(plan: Plan, given: Given) -> None:
+    world, now = given.world, given.now
+    taken, pacing = world.taken(), Pacing(given.facts, now)
+    unfilled: dict[str, list[Presence]] = {}
+    for p in world.presences:
+        s, r = world.by_reference.get(p.session), world.people.get(p.person)
+        if (
+            s is None
+            or r is None
+            or r.purged
+            or s.cancelled
+            or s.starts is None
+            or now < (s.ends or s.starts)
+        ):
             continue
-        if f.presence == "Présent·e":
-            thank(result, given, pacing, r, s, f)
-        elif f.presence in ("Absent·e", "Excusé·e"):
-            reinvite(result, given, taken, pacing, r, s)
-        elif not f.row.text("presence") and not _declined(facts, r, s):
-            unfilled.setdefault(s.reference, []).append(f)
+        if p.presence == "Présent·e":
+            thank(plan, given, pacing, r, s, p)
+        elif p.presence in ("Absent·e", "Excusé·e"):
+            reinvite(plan, given, taken, pacing, r, s, p)
+        elif not p.row.text("presence") and not declined(given.facts, r, s):
+            unfilled.setdefault(s.reference, []).append(p)
     for reference, waiting in unfilled.items():
-        nudge(result, given, world.by_reference[reference], waiting)
-    return result
+        nudge(plan, given, world.by_reference[reference], waiting)
 
 
-def _declined(facts: JournalFacts, r: Referral, s: Session) -> bool:
+def declined(facts: JournalFacts, r: Referral, s: Session) -> bool:
     """Who said Non to that session is not expected there: staff are not asked about them."""
     said_no = r.answer is False and r.session == s.reference
     return said_no or s.reference in journey.sessions(facts, journey.DECLINED, r.reference)
 
 
-def thank(plan: Plan, given: Given, pacing: Pacing, r: Referral, s: Session, f: FollowUp) -> None:
+def mark(world: World, p: Presence, text: str) -> CellPatch:
+    """The « État » of a « Présences » row: what Passerelle did about that mark."""
+    spec = world.spec("presences")
+    return CellPatch(spec.name, p.row.key(), spec.label("etat"), text)
+
+
+def thank(plan: Plan, given: Given, pacing: Pacing, r: Referral, s: Session, p: Presence) -> None:
     if any(e.session == s.reference for e in given.facts.of(PRESENT, r.reference)) or not pacing.may_email(r):
         return
+    world = given.world
     day = french.day(s.starts, year=False)
     status = f"Présent·e à la réunion du {day} : suite envoyée le {given.now:%d/%m/%Y}"
     pacing.mark(r)
+    followed = world.followup_of.get(r.reference)
     plan.emails.append(
         seeker_email(
-            given.world,
+            world,
             given.settings,
             r,
             PRESENT,
             s,
-            [rows.patch(given.world, r, "etat", status)],
-            accompagnateur=f.adviser,
+            [rows.patch(world, r, "etat", status), mark(world, p, f"Suite envoyée le {given.now:%d/%m/%Y}")],
+            accompagnateur=followed.adviser if followed else "",
         )
     )
 
 
-def reinvite(plan: Plan, given: Given, taken: Seats, pacing: Pacing, r: Referral, s: Session) -> None:
+def reinvite(
+    plan: Plan, given: Given, taken: Seats, pacing: Pacing, r: Referral, s: Session, p: Presence
+) -> None:
     """Only while the person is still on that session: once re-queued, the row is history."""
     world, settings, now = given.world, given.settings, given.now
     if r.session != s.reference:
@@ -89,7 +99,7 @@ def reinvite(plan: Plan, given: Given, taken: Seats, pacing: Pacing, r: Referral
     plan.observed.append(journey.adding(given.facts, journey.MISSED, r.reference, s.reference))
     if len(missed) >= journey.TRIES:  # twice absent: the advisor decides what comes next
         cleared = [rows.patch(world, r, key, None) for key in ("session", "invitation", "rappel", "reponse")]
-        plan.patches.extend([*cleared, rows.patch(world, r, "etat", RECONTACT)])
+        plan.patches.extend([*cleared, rows.patch(world, r, "etat", RECONTACT), mark(world, p, RECONTACT)])
         return
     if not pacing.may_email(r):
         return
@@ -97,7 +107,7 @@ def reinvite(plan: Plan, given: Given, taken: Seats, pacing: Pacing, r: Referral
     target = taken.first_free(earliest)
     missed = french.day(s.starts, year=False)
     patches = [rows.patch(world, r, key, None) for key in ("rappel", "reponse")]
-    patches.append(rows.patch(world, r, "relance", now))
+    patches += [rows.patch(world, r, "relance", now), mark(world, p, f"Relance envoyée le {now:%d/%m/%Y}")]
     previous = session_context(s, settings.cooperative.email)
     pacing.mark(r)
     if target is None:
@@ -136,22 +146,16 @@ def reinvite(plan: Plan, given: Given, taken: Seats, pacing: Pacing, r: Referral
     )
 
 
-def nudge(plan: Plan, given: Given, s: Session, waiting: list[FollowUp]) -> None:
+def nudge(plan: Plan, given: Given, s: Session, waiting: list[Presence]) -> None:
     settings = given.settings
     if given.now < s.starts + timedelta(days=settings.followups.nudge_days):
         return
-    people = [
-        {
-            "nom_complet": f"{f.row.text('prenom')} {f.row.text('nom')}".strip() or f.reference,
-            "ligne": f.row.number,
-        }
-        for f in waiting
-    ]
+    people = [{"nom_complet": p.full_name or p.reference, "ligne": p.row.number} for p in waiting]
     context = nudge_context(
         session_context(s, settings.cooperative.email),
         people,
-        settings.followups.suivi_link,
-        given.world.spec("suivi").name,
+        settings.followups.presences_link,
+        given.world.spec("presences").name,
     )
     to = s.contact or settings.cooperative.email
     plan.emails.append(staff_email(settings, NUDGE, to, f"reunion-{s.reference}", s.reference, context))
