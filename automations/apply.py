@@ -33,7 +33,7 @@ from datetime import datetime
 from email.headerregistry import Address
 
 from automations.errors import TransportError
-from automations.journal import DEFERRED, PENDING, REFUSED, SENT, Journal
+from automations.journal import DEFERRED, PENDING, REFUSED, RESEND, SENT, Journal
 from automations.mail.base import DeliveryDeferred, DeliveryRefused, DeliveryUncertain, Letter, Transport
 from automations.mail.compose import compose
 from automations.mail.render import Renderer
@@ -156,7 +156,7 @@ def apply(plan: Plan, edges: Edges, now: datetime) -> Outcome:
     messages = render_all(plan, edges, now)
     edges.journal.remember(plan.observed)
     for key in plan.retry:  # the advisor chose « Renvoyer »: the next plan may send it again
-        edges.journal.settle(key, DEFERRED, now, "renvoi demandé")
+        edges.journal.settle(key, DEFERRED, now, RESEND)
     outcome = Outcome(plan.job, problems=list(plan.problems))
     ledger = edges.ledger
     _record(outcome, ledger.write(plan.patches, plan.appends), plan.patches, plan.appends)

@@ -37,6 +37,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 PENDING, SENT, DEFERRED, REFUSED = "pending", "sent", "deferred", "refused"
+RESEND = "renvoi demandé"
+"""Detail of a pending email the advisor asked to send again (« Action » = Renvoyer)."""
 _COLUMNS = "key, kind, person, session, recipient, status, attempts, updated_at, detail"
 
 _SCHEMA = """

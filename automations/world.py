@@ -72,10 +72,11 @@ class World:
         return Seats(Counter(r.session for r in self.referrals if r.session and r.answer is not False), self)
 
     def open_sessions(self, earliest: datetime) -> list[Session]:
-        """Sessions a person may be invited to: not cancelled, readable, starting after ``earliest``."""
+        """Sessions a person may be invited to: not cancelled, readable, starting after ``earliest``,
+        with a Référence of their own."""
         usable = [
             s
-            for s in self.sessions
+            for s in self.by_reference.values()  # a Référence two rows share is offered by neither
             if not s.cancelled and not s.problems and s.starts and s.starts >= earliest
         ]
         return sorted(usable, key=lambda s: s.starts)

@@ -47,7 +47,7 @@ def test_rows_record_session_sending_time_and_a_french_status(project):
     assert first["État"] == "Invité·e à la réunion du jeudi 3 décembre à 14 h"
     assert re.fullmatch(r"OR-[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", first["Référence"])
     assert second["Session"] is None
-    assert second["État"].startswith("Liste d'attente (prévenu·e le 26/11/2026)")
+    assert second["État"].startswith("Liste d'attente depuis le jeudi 26 novembre")
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,13 @@ from hypothesis import strategies as st
 from automations import config as config_module
 from automations import runner
 from automations.cells import text
+from automations.jobs.states import FINAL, STATES
 from automations.mail.recording import RecordingTransport
 from automations.schema import ORIENTATIONS, REUNIONS
 from automations.sheets.memory import MemoryStore
 from automations.values import CellPatch, RowAppend, RowKey
 from tests.conftest import CONFIG, NOW, referral, session
+from tests.test_three_months import says_its_state, states_in
 
 LAYOUTS = {spec.name: spec.layout() for spec in (ORIENTATIONS, REUNIONS)}
 PEOPLE = 6
@@ -130,6 +132,9 @@ def test_whatever_people_do_nobody_gets_an_email_twice_or_is_left_without_a_next
         )
         assert all(taken[name] <= seats.get(name, 0) for name in taken), (taken, seats)
 
+        for n, (state, etat) in states_in(world.config, world.store, world.now).items():
+            assert says_its_state(state, etat), f"row {n + 2} is « {state} » but says « {etat} »"
+            assert state in FINAL or STATES[state].next_step
         for row in world.rows("Orientations"):
             state = text(row["État"])
             assert state, f"row without a next step: {row}"

@@ -49,10 +49,19 @@ def follow(plan: Plan, given: Given) -> None:
             thank(plan, given, pacing, r, s, p)
         elif p.presence in ("Absent·e", "Excusé·e"):
             reinvite(plan, given, taken, pacing, r, s, p)
-        elif not p.row.text("presence") and not declined(given.facts, r, s):
+        elif not p.row.text("presence") and not not_expected(given.facts, r, s):
             unfilled.setdefault(s.reference, []).append(p)
     for reference, waiting in unfilled.items():
         nudge(plan, given, world.by_reference[reference], waiting)
+
+
+def not_expected(facts: JournalFacts, r: Referral, s: Session) -> str:
+    """Why staff need not mark a person at that session (« » when they should)."""
+    if declined(facts, r, s):
+        return "A répondu Non : pas attendu·e"
+    if r.withdrawn or journey.closed(facts, r.reference):
+        return "Orientation close : pas attendu·e"
+    return ""
 
 
 def declined(facts: JournalFacts, r: Referral, s: Session) -> bool:

@@ -9,10 +9,8 @@ from typing import Any
 
 from automations import french
 from automations.jobs import journey
-from automations.jobs.invitations import WAITING
 from automations.jobs.orders import staff_email
-from automations.journal import SENT, JournalFacts
-from automations.model import Referral
+from automations.journal import JournalFacts
 from automations.plan import Plan
 from automations.settings import Settings
 from automations.world import World
@@ -33,7 +31,11 @@ def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -
         return result
     limit = now - timedelta(days=settings.invitations.waiting_alert_days)
     waiting = sorted(
-        ((since, r) for r in world.people.values() if (since := _waiting_since(facts, r)) and since <= limit),
+        (
+            (since, r)
+            for r in world.people.values()
+            if (since := journey.waiting_since(facts, r)) and since <= limit
+        ),
         key=lambda item: item[0],
     )
     if not waiting:
@@ -46,16 +48,3 @@ def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -
         staff_email(settings, ALERT, coop, "cooperative", week, context, settings.cooperative.name)
     )
     return result
-
-
-def _waiting_since(facts: JournalFacts, r: Referral) -> datetime | None:
-    """When the person was told they are on the waiting list, if they still are."""
-    if (
-        r.session
-        or r.purged
-        or journey.closed(facts, r.reference)
-        or journey.to_recontact(facts, r.reference)
-    ):
-        return None
-    told = [e.updated_at for e in facts.of(WAITING, r.reference) if e.status == SENT]
-    return told[-1] if told else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from automations import french
-from automations.jobs import queue, rows
+from automations.jobs import journey, queue, rows
 from automations.jobs.given import Given
 from automations.jobs.orders import calendar_event, seeker_email
 from automations.jobs.pacing import Pacing
@@ -29,8 +29,10 @@ def invited_status(s: Session) -> str:
     return f"Invité·e à la réunion du {french.day_at(s.starts, year=False)}"
 
 
-def waiting_status(on: date) -> str:
-    return f"Liste d'attente (prévenu·e le {on:%d/%m/%Y}) : invitation dès qu'une place se libère"
+def waiting_status(since: date) -> str:
+    return (
+        f"Liste d'attente depuis le {french.day(since, year=False)} : invitation dès qu'une place se libère"
+    )
 
 
 def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
@@ -209,8 +211,8 @@ def wait(plan: Plan, given: Given, pacing: Pacing, r: Referral) -> None:
     if entry is not None and entry.status == PENDING:
         rows.report(plan, world, r, unconfirmed(entry.updated_at))
     elif entry is not None and entry.status == SENT:
-        if not r.status.startswith("Liste d'attente"):
-            plan.patches.extend(rows.status(world, r, waiting_status(entry.updated_at.date())))
+        since = journey.waiting_since(given.facts, r) or entry.updated_at
+        plan.patches.extend(rows.status(world, r, waiting_status(since.date())))
     elif pacing.may_email(r):
         status = waiting_status(given.now.date())
         plan.patches.extend(rows.reference(world, r))

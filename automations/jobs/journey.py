@@ -10,9 +10,10 @@ goes in ``Plan.memory``, committed once those cells have landed.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
-from automations.journal import JournalFacts
+from automations.journal import SENT, JournalFacts
+from automations.model import Referral
 from automations.plan import Memo
 
 DECLINED, MISSED, CLOSED, ACTION = "declined", "missed", "closed", "action"
@@ -54,3 +55,17 @@ def action_seen(facts: JournalFacts, person: str) -> str:
 
 def seeing(person: str, action: str) -> Memo:
     return (ACTION, person, action)
+
+
+QUEUED_BY = ("liste_attente", "invitation", "annulation", "relance_absent")
+"""Emails after which a person may be back in the queue (their kinds, as the jobs name them)."""
+
+
+def waiting_since(facts: JournalFacts, r: Referral) -> datetime | None:
+    """Since when a person without a session has been waiting for a seat: from the latest of
+    those emails (told of the waiting list, then invited, then cancelled: waits since the
+    cancellation). ``None`` for who is not waiting: on a session, closed, to recontact."""
+    if r.session or r.purged or closed(facts, r.reference) or to_recontact(facts, r.reference):
+        return None
+    told = [e.updated_at for kind in QUEUED_BY for e in facts.of(kind, r.reference) if e.status == SENT]
+    return max(told, default=None)

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from automations import cells
 from automations.jobs import matching
-from automations.jobs.after_session import declined, follow, mark
+from automations.jobs.after_session import follow, mark, not_expected
 from automations.jobs.given import Given
 from automations.journal import JournalFacts
 from automations.model import Session
@@ -27,7 +27,6 @@ from automations.world import World
 
 SHEETS = ("orientations", "reunions", "presences")
 CANCELLED = "Réunion annulée"
-NOT_EXPECTED = "A répondu Non : pas attendu·e"
 
 
 def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
@@ -87,8 +86,8 @@ def keep_rows(plan: Plan, given: Given) -> None:
             plan.patches.append(_cell(world, p, "date", s.starts.date()))
         if s.cancelled:
             _state(plan, world, p, CANCELLED)
-        elif not p.row.text("presence") and declined(given.facts, r, s):
-            _state(plan, world, p, NOT_EXPECTED)
+        elif not p.row.text("presence") and (why := not_expected(given.facts, r, s)):
+            _state(plan, world, p, why)
 
 
 def identify(plan: Plan, world: World, p: Presence) -> None:

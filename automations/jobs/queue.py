@@ -122,12 +122,14 @@ def _honour(plan: Plan, given: Given, r: Referral, asked: str) -> Candidate | No
     if asked == "Renvoyer":
         pending = [e.key for e in given.facts.of_person(r.reference) if e.status == PENDING]
         plan.retry.extend(pending)
-        said = (
-            "l'email interrompu repartira au prochain passage"
-            if pending
-            else "aucun envoi interrompu à refaire"
-        )
-        plan.patches.append(rows.patch(world, r, "etat", f"Renvoi demandé le {given.now:%d/%m/%Y} : {said}"))
+        asked_on = f"Renvoi demandé le {given.now:%d/%m/%Y}"
+        if pending:
+            plan.patches.append(
+                rows.patch(world, r, "etat", f"{asked_on} : l'email interrompu repartira bientôt")
+            )
+        else:  # the person's État still says where they stand; the answer to the advisor follows it
+            said = f"{r.status} ({asked_on.lower()} : aucun envoi interrompu à refaire)".lstrip()
+            plan.patches.append(rows.patch(world, r, "etat", said))
         return None
     plan.memory.extend(journey.forgetting(r.reference))
     plan.patches.extend(_clear(given, r, (*REQUEUED, "relance")))

@@ -12,9 +12,9 @@ or repeating a person, says so in « À corriger ». What was seen is remembered
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
-from automations.jobs import matching
+from automations.jobs import journey, matching, rows
 from automations.journal import JournalFacts
 from automations.model import Referral, Session
 from automations.plan import Plan, Problem
@@ -34,6 +34,7 @@ def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -
     add_rows(result, world)
     check_rows(result, world)
     stamp_changes(result, world, facts, now)
+    tell_the_agency(result, world, facts, now)
     return result
 
 
@@ -113,3 +114,36 @@ def stamp_changes(plan: Plan, world: World, facts: JournalFacts, now: datetime) 
             continue
         plan.patches.append(_cell(world, f, "maj", now))
         plan.memory.append((SEEN, f.reference, seen))
+
+
+def stage_status(f: FollowUp) -> str | None:
+    """The « État » of a person the cooperative follows, from « Suivi »: the stage and its date."""
+
+    def on(day: date | None) -> str:
+        return f" le {day:%d/%m/%Y}" if day else ""
+
+    if f.stage == "Sortie":
+        reason = f" : {f.exit_reason.lower()}" if f.exit_reason else ""
+        return f"Sorti·e de la coopérative{on(f.exit_on)}{reason}"
+    if f.stage == "CESA signé":
+        return f"Entré·e en coopérative : CESA signé{on(f.cesa_on)}"
+    if f.stage == "CAPE signé":
+        return f"Entré·e en coopérative : CAPE signé{on(f.cape_on)}"
+    if f.stage == "Diagnostic":
+        return "Accompagné·e par la coopérative : diagnostic en cours"
+    return None
+
+
+def tell_the_agency(plan: Plan, world: World, facts: JournalFacts, now: datetime) -> None:
+    """« État » in « Orientations » follows the journey in « Suivi », for people who agreed to
+    share it (PRODUCT §7): the others' État stays at their presence. A closed referral, or a person
+    invited again to a session still ahead, keeps the État that says so."""
+    for r in world.people.values():
+        f, s = world.followup_of.get(r.reference), world.session_of(r)
+        if not r.consent or r.purged or f is None or (s is not None and s.starts and s.starts > now):
+            continue
+        if r.withdrawn or journey.closed(facts, r.reference) or journey.to_recontact(facts, r.reference):
+            continue
+        text = stage_status(f)
+        if text:
+            plan.patches.extend(rows.status(world, r, text))
