@@ -15,12 +15,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from automations import runner, scheduler, wiring
+from automations.apply import Outcome
 from automations.config import Config
 from automations.errors import PasserelleError
 from automations.jobs.registry import email_kinds
 from automations.jobs.samples import sample
+from automations.journal import Journal, JournalFacts
 from automations.mail import smtp
+from automations.mail.recording import RecordingTransport
 from automations.plan import Problem
+from automations.sheets.base import SheetStore
+from automations.sheets.memory import MemoryStore
+from automations.tables import bind
+from automations.todo import ToDo, to_do
+from automations.world import World, build
 
 
 @dataclass
@@ -29,6 +37,8 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """Worth knowing, nothing to fix for a run to work: said, never counted as a problem."""
+    to_do: ToDo = field(default_factory=ToDo)
+    """Next steps that belong to people, not problems: said, never counted."""
 
     def add(self, sentence: str) -> None:
         """A general problem, once: the template step and the dry run meet the same broken template."""
@@ -49,6 +59,7 @@ class Report:
             for p in sorted(problems, key=lambda p: p.row or 0):
                 lines.append(f"  - ligne {p.row} : {p.message}" if p.row else f"  - {p.message}")
         notes = [f"À savoir :\n  - {line}" for line in self.warnings]
+        notes += [self.to_do.text()] if self.to_do.text() else []
         if self.clean:
             return "\n".join([*notes, "Tout est prêt : aucun problème trouvé."])
         count = len(self.general) + len(self.problems)
@@ -122,7 +133,25 @@ def _same(book: Callable[[str], str], key: str, other: str) -> bool:
         return False
 
 
-def check(config: Config, now: datetime) -> Report:
+def rehearse(
+    config: Config, now: datetime, store: SheetStore | None = None
+) -> tuple[list[Outcome], World, JournalFacts]:
+    """The dry run, with its stand-ins kept: the world as the run at this instant leaves it."""
+    specs = wiring.specs(config).values()
+    sheets = MemoryStore((store or wiring.make_store(config)).read([spec.name for spec in specs]))
+    journal = Journal.copy_in_memory(config.state_dir / "journal.sqlite3")
+    try:
+        outcomes = runner.run(config, [], now, store=sheets, transport=RecordingTransport(), journal=journal)
+        grids = sheets.read([spec.name for spec in specs])
+        tables = {
+            spec.key: bind(spec, grids[spec.name]) for spec in specs if grids[spec.name] and spec.reference
+        }
+        return outcomes, build(tables), journal.facts()
+    finally:
+        journal.close()
+
+
+def check(config: Config, now: datetime, store: SheetStore | None = None) -> Report:
     report = Report(warnings=shared_with_the_agency(config))
     for sentence in _credentials(config):
         report.add(sentence)
@@ -137,10 +166,11 @@ def check(config: Config, now: datetime) -> Report:
     except PasserelleError as error:
         report.add(str(error))
     try:
-        outcomes = runner.run(config, [], now, dry_run=True)
+        outcomes, world, facts = rehearse(config, now, store)
     except PasserelleError as error:
         report.add(str(error))
         return report
+    report.to_do = to_do(world, facts, now, wiring.settings(config))
     seen = set()
     for plan in outcomes:
         for problem in plan.problems:

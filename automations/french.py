@@ -50,3 +50,8 @@ def sort_key(text: str) -> tuple[str, str, str]:
     decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_UNFOLDED))
     folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(folded.split()), unicodedata.normalize("NFC", text.casefold()), text
+
+
+def people(count: int) -> str:
+    """« 1 personne », « 4 personnes »: counts in sentences staff read."""
+    return f"{count} personne{'s' if count > 1 else ''}"

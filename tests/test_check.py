@@ -181,7 +181,11 @@ def test_check_says_all_is_well_on_the_demo(tmp_path):
         [SCRIPT, "check", "--config", str(tmp_path / "d" / "passerelle.toml")], capture_output=True, text=True
     )
     assert done.returncode == 0
-    assert done.stdout.strip() == "Tout est prêt : aucun problème trouvé."
+    heading, waiting, verdict = done.stdout.strip().splitlines()
+    assert heading == "À faire — Pour la coopérative :"
+    assert waiting.startswith("  - 4 personnes attendent une place depuis le "), "the demo's waiting list"
+    assert waiting.endswith("aucune réunion n'en propose : ajoutez une réunion dans « Réunions ».")
+    assert verdict == "Tout est prêt : aucun problème trouvé."
 
 
 def test_preview_writes_what_a_job_would_send_without_sending(project, tmp_path):

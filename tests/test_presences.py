@@ -9,6 +9,8 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
+from automations import config as config_module
+from automations.check import check
 from tests.conftest import NOW, referral, session
 from tests.test_loop_jobs import kinds
 
@@ -117,3 +119,15 @@ def test_a_row_staff_type_in_suivi_is_matched_by_name_or_said_to_be_fixed(projec
     )
     assert unknown["À corriger"].startswith("Personne introuvable dans « Orientations »")
     assert first["Étape"] is None, "the staff's columns are never written"
+
+
+def test_check_says_which_session_still_has_presences_to_mark(project):
+    project.create([referral(1), referral(2)], [session("A", 7, 5)])
+    project.run()
+    project.set("Présences", 0, "Présence", "Présent·e")
+    config = config_module.load(project.config_path)
+    report = check(config, AFTER + timedelta(days=2), project.sheets.store(config))
+    assert report.to_do.cooperative == [
+        "Réunion du jeudi 3 décembre : la présence de 1 personne n'est pas notée dans « Présences » "
+        "(Présent·e, Absent·e ou Excusé·e)."
+    ]

@@ -21,6 +21,7 @@ import pytest
 
 from automations import config as config_module
 from automations import wiring
+from automations.check import check
 from automations.jobs.states import FINAL, STATES, state_of
 from automations.journal import Journal
 from automations.sheets.base import SheetStore
@@ -275,3 +276,21 @@ def test_the_readme_journey_table_lists_every_state():
     table = readme[readme.index("**Where each person stands.**") :].split("\n\n")[1]
     labels = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
     assert labels == [s.label for s in STATES.values()]
+
+
+def test_check_tells_each_person_what_is_theirs_to_do(project):
+    seen: set[str] = set()
+    config = config_module.load
+    for number, (when, act, *_) in enumerate(STEPS):
+        play(project, when, act, seen)
+        if number == 8:  # day 17: four people wait, no session has a seat
+            cooperative = check(config(project.config_path), when + timedelta(hours=1)).to_do.cooperative
+            assert cooperative == [
+                "4 personnes attendent une place depuis le samedi 5 décembre et aucune réunion n'en "
+                "propose : ajoutez une réunion dans « Réunions »."
+            ]
+    report = check(config(project.config_path), day(91))
+    assert [line.split(" (")[0] for line in report.to_do.advisors] == ["Prénom02 Nom02", "Prénom04 Nom04"]
+    assert all("« Réinviter » ou « Clôturer » dans « Action »" in line for line in report.to_do.advisors)
+    assert report.to_do.cooperative == []
+    assert "À faire — Pour les conseiller·ères :" in report.text()
