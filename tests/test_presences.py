@@ -33,7 +33,9 @@ def test_a_cancelled_sessions_rows_say_so_and_nobody_is_chased_or_thanked(projec
     project.run(now=AFTER + timedelta(days=5))
     assert [r["État"] for r in project.rows("Présences")] == ["Réunion annulée"] * 2
     sent = {kind for kind, _ in kinds(project, before)}
-    assert sent == {"annulation", "liste_attente"}, "no thanks, no staff reminder"
+    assert sent == {"annulation", "liste_attente", "alerte_attente"}, (
+        "no thanks, no reminder to mark presence"
+    )
     assert project.sheets.grid("Suivi") is None, "nobody came to a session that never took place"
 
 

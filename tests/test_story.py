@@ -192,9 +192,7 @@ def test_the_advisors_digest_tells_absence_reinvitation_presence_and_stage(walk)
         "Çağla Yılmaz : invité·e à la réunion du jeudi 17 décembre à 14 h ; "
         "absent·e à la réunion du jeudi 3 décembre" in body
     )
-    assert (
-        "Hélène Brochard : présent·e à la réunion du jeudi 3 décembre ; nouvelle étape : CAPE signé" in body
-    )
+    assert "Hélène Brochard : présent·e à la réunion du jeudi 3 décembre ; CAPE signé le 16/12" in body
     assert "Zoé Mercier" not in body, "no Accord de partage: counted, never named"
 
 

@@ -270,6 +270,19 @@ def test_the_advisors_hear_weekly_only_when_something_changed(project):
     assert len(weeks) == len(set(weeks)), "one digest a week at most"
     assert "2027-W08.eml" not in weeks, "nothing changed in the last month: no digest"
 
+    def digest(week: str) -> str:
+        [path] = project.outbox.glob(f"synthese_conseiller_*_{week}.eml")
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        return message.get_body(("plain",)).get_content()
+
+    waiting = digest("2026-W50")
+    assert "En attente d'une place à une réunion" in waiting
+    assert "  - Prénom04 Nom04, depuis le samedi 5 décembre" in waiting
+    recontact = digest("2026-W53")
+    assert "À recontacter (deux réunions déclinées ou manquées)" in recontact
+    assert "  - Prénom02 Nom02 (ligne 3)" in recontact
+    assert "Prénom01 Nom01 : CAPE signé le 25/01" in digest("2027-W04")
+
 
 def test_the_readme_journey_table_lists_every_state():
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")

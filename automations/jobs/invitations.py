@@ -220,3 +220,6 @@ def wait(plan: Plan, given: Given, pacing: Pacing, r: Referral) -> None:
         plan.emails.append(
             seeker_email(world, given.settings, r, WAITING, None, [rows.patch(world, r, "etat", status)])
         )
+    else:  # told tomorrow (one email a day); the sheet says it today
+        since = journey.waiting_since(given.facts, r) or given.now
+        plan.patches.extend(rows.status(world, r, waiting_status(since.date())))

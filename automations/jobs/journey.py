@@ -57,15 +57,22 @@ def seeing(person: str, action: str) -> Memo:
     return (ACTION, person, action)
 
 
-QUEUED_BY = ("liste_attente", "invitation", "annulation", "relance_absent")
-"""Emails after which a person may be back in the queue (their kinds, as the jobs name them)."""
+INVITED, QUEUED_BY = ("invitation", "relance_absent"), ("liste_attente", "annulation")
+"""Kinds of email, as the jobs name them: an invitation (a « relance_absent » is one, or says a new
+date will come) takes a person out of the queue; the others put them back (or say they still are)."""
 
 
 def waiting_since(facts: JournalFacts, r: Referral) -> datetime | None:
-    """Since when a person without a session has been waiting for a seat: from the latest of
-    those emails (told of the waiting list, then invited, then cancelled: waits since the
-    cancellation). ``None`` for who is not waiting: on a session, closed, to recontact."""
+    """Since when a person without a session has been waiting for a seat: the first email that put
+    them back in the queue after their last invitation (told of the waiting list, then invited,
+    then cancelled: waits since the cancellation, even if a waiting-list email followed), else
+    that invitation (a Non sends nothing). ``None`` for who is not waiting."""
     if r.session or r.purged or closed(facts, r.reference) or to_recontact(facts, r.reference):
         return None
-    told = [e.updated_at for kind in QUEUED_BY for e in facts.of(kind, r.reference) if e.status == SENT]
-    return max(told, default=None)
+
+    def sent(kind: str) -> list[datetime]:
+        return [e.updated_at for e in facts.of(kind, r.reference) if e.status == SENT]
+
+    invited = max((at for kind in INVITED for at in sent(kind)), default=None)
+    queued = [at for kind in QUEUED_BY for at in sent(kind) if invited is None or at >= invited]
+    return min(queued, default=invited)

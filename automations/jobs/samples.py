@@ -14,6 +14,7 @@ from automations.jobs.after_session import nudge_context
 from automations.jobs.alerts import alert_context
 from automations.jobs.digests import digest_context
 from automations.jobs.funnel import counts
+from automations.jobs.news import Standings
 from automations.jobs.orders import cooperative_context, seeker_context, session_context
 from automations.model import Referral, Session
 from automations.schema import ORIENTATIONS, REUNIONS
@@ -91,7 +92,12 @@ def presence_nudge(s: Sample) -> dict[str, Any]:
 
 def digest(s: Sample) -> dict[str, Any]:
     people = [{"nom_complet": s.referral.full_name, "changements": ["a confirmé sa venue"]}]
-    context = digest_context(s.referral.advisor, people, counts([]), "", "2026-W01")
+    needs = Standings(
+        to_recontact=[{"nom_complet": "Yannick Le Bihan", "ligne": "12"}],
+        waiting=[{"nom_complet": "Awa Diallo", "depuis": "depuis le mardi 1er décembre"}],
+        unnamed=1,
+    )
+    context = digest_context(s.referral.advisor, people, counts([]), "", "2026-W01", needs)
     return {"cooperative": cooperative_context(s.settings), **context}
 
 
