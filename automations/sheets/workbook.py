@@ -37,10 +37,12 @@ from automations.sheets import writer
 from automations.sheets.locate import PositionalWrites
 from automations.tables import column_letter
 from automations.values import (
+    PERCENT_FORMAT,
     CellPatch,
     CellValue,
     ChartSpec,
     Grid,
+    Look,
     Prepared,
     RowAppend,
     SheetLayout,
@@ -165,12 +167,16 @@ class WorkbookStore:
         self._save(workbook)
         return located.result
 
-    def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
+    def replace(
+        self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None, look: Look | None = None
+    ) -> None:
         workbook = self._load()
         sheet = _fresh_sheet(workbook, layout.name)
         for r, row in enumerate(grid, start=1):
             for c, value in enumerate(row, start=1):
                 _set(sheet.cell(r, c), value)
+        if look:
+            _dress_rewritten(sheet, look)
         if chart:
             sheet.add_chart(
                 _bar_chart(sheet, chart), f"{column_letter(chart.anchor_column)}{chart.first_row}"
@@ -267,6 +273,20 @@ def _fresh_sheet(workbook: Workbook, name: str) -> Worksheet:
     if was_active:
         workbook.active = sheet
     return sheet
+
+
+def _dress_rewritten(sheet: Worksheet, look: Look) -> None:
+    """Widths, frozen rows, bold titles and percentages, so the sheet reads as opened."""
+    for column, width in enumerate(look.widths):
+        sheet.column_dimensions[column_letter(column)].width = width
+    sheet.freeze_panes = f"A{look.frozen_rows + 1}" if look.frozen_rows else None
+    bold = Font(bold=True)
+    for row in look.bold_rows:
+        for cell in sheet[row + 1]:
+            if cell.value is not None:
+                cell.font = bold
+    for row, column in look.percent:
+        sheet.cell(row + 1, column + 1).number_format = PERCENT_FORMAT
 
 
 def _bar_chart(sheet: Worksheet, spec: ChartSpec) -> BarChart:
