@@ -58,15 +58,14 @@ def blocks(world: World, population: Sequence[Standing]) -> list[Block]:
         delays_block(population),
         cohorts_block(population),
         group_block(
-            "Par conseiller·ère (regroupé par adresse email)",
+            "Par conseiller·ère (selon son adresse email)",
             "Conseiller·ère",
             counts.by_advisor(population),
             True,
         ),
         group_block("Par projet", "Projet", counts.by_project(population), False),
         Block(
-            f"Personnes ayant donné leur accord de partage : {len(named)} "
-            f"(sans accord : {unnamed}, comptées plus haut, jamais nommées)",
+            f"Accord de partage : {len(named)} nommée(s) ; {unnamed} comptée(s) sans être nommée(s)",
             people.HEADER,
             people.rows(world, population),
         ),
@@ -76,7 +75,7 @@ def blocks(world: World, population: Sequence[Standing]) -> list[Block]:
 def funnel_block(population: Sequence[Standing]) -> Block:
     lines = counts.funnel(population)
     return Block(
-        "Entonnoir : toutes les personnes orientées, chacune une fois, avec ou sans accord de partage",
+        "Entonnoir : chaque personne une fois, accord de partage ou non",
         ["Étape", "Nombre", "% des orienté·es", "Taux", "Parmi les"],
         [[line.label, line.count, line.of_referred, line.rate, line.among] for line in lines],
         frozenset({2, 3}),
@@ -129,7 +128,7 @@ def cohorts_block(population: Sequence[Standing]) -> Block:
             ]
         )
     return Block(
-        "Par mois d'orientation : ce que sont devenues les personnes orientées ce mois-là",
+        "Devenir des personnes, par mois d'orientation",
         [*COHORT_HEADER, *(f"Sortie : {reason}" for reason in reasons)],
         rows,
     )

@@ -27,6 +27,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.styles import Font
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -287,6 +288,7 @@ def _dress_rewritten(sheet: Worksheet, look: Look) -> None:
                 cell.font = bold
     for row, column in look.percent:
         sheet.cell(row + 1, column + 1).number_format = PERCENT_FORMAT
+    sheet.page_setup.orientation = "landscape"  # its tables are wider than tall
 
 
 def _bar_chart(sheet: Worksheet, spec: ChartSpec) -> BarChart:
@@ -296,7 +298,8 @@ def _bar_chart(sheet: Worksheet, spec: ChartSpec) -> BarChart:
     chart.legend = None
     rows = {"min_row": spec.first_row + 1, "max_row": spec.last_row + 1}
     chart.add_data(Reference(sheet, min_col=spec.value_column + 1, max_col=spec.value_column + 1, **rows))
-    chart.set_categories(Reference(sheet, min_col=spec.label_column + 1, **rows))
+    labels = Reference(sheet, min_col=spec.label_column + 1, **rows)
+    chart.series[0].cat = AxDataSource(strRef=StrRef(f=str(labels)))  # text: set_categories says numbers
     chart.y_axis.scaling.orientation = "minMax"
     chart.x_axis.scaling.orientation = "maxMin"  # first stage on top, like a funnel
     chart.width, chart.height = 16, 8

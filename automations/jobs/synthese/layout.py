@@ -66,19 +66,16 @@ def lay_out(
         if block.chart and block.rows:
             anchor = len(block.header) + 1
             chart = ChartSpec(block.chart, 0, 1, first, len(grid) - 1, anchor_column=anchor)
-    titles = {i for i in bold if len(grid[i]) == 1}
-    return grid, Look(widths(grid, titles, percent), 1, tuple(bold), tuple(percent)), chart
+    return grid, Look(widths(grid, percent), 1, tuple(bold), tuple(percent)), chart
 
 
-def widths(grid: Grid, titles: set[int], percent: Sequence[tuple[int, int]]) -> tuple[int, ...]:
-    """Each column as wide as its widest cell; a title alone on its row runs over the empty cells
-    beside it, so it does not widen column A."""
+def widths(grid: Grid, percent: Sequence[tuple[int, int]]) -> tuple[int, ...]:
+    """Each column as wide as its widest cell, titles included: on screen a title would run over
+    the empty cells beside it, but printed, a page may end right after column A and cut it."""
     rates = set(percent)
     columns = max((len(row) for row in grid), default=0)
     found = [MIN_WIDTH] * columns
     for r, row in enumerate(grid):
-        if r in titles:
-            continue
         for c, value in enumerate(row):
             width = len("100 %") if (r, c) in rates else shown_width(value)
             found[c] = max(found[c], min(MAX_WIDTH, round(width * SPREAD) + PADDING))
