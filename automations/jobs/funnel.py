@@ -107,10 +107,12 @@ def standings(world: World, facts: JournalFacts) -> list[Standing]:
 
 def everyone(world: World) -> list[Referral]:
     """Every person referred, once: rows « à corriger » too (a typo in the advisor's address does
-    not make the person any less referred), never a duplicate row."""
+    not make the person any less referred), never a duplicate row, nor a row naming nobody (only a
+    remark typed)."""
     found: dict[str, Referral] = {}
     for r in world.referrals:
-        if r.row.number not in world.duplicates:
+        someone = r.purged or r.last_name or r.first_name or r.row.text("email")
+        if someone and r.row.number not in world.duplicates:
             found.setdefault(r.reference, r)
     return list(found.values())
 
