@@ -43,6 +43,7 @@ from automations.values import (
     CellPatch,
     ChartSpec,
     Grid,
+    Look,
     RowAppend,
     SheetLayout,
     WriteResult,
@@ -112,8 +113,8 @@ class Ledger:
             replayed += [p for p in patches if id(p) not in unresolved]
         return replayed
 
-    def replace(self, name: str, grid: Grid, chart: ChartSpec | None) -> None:
-        self.store.replace(self.layouts[name], grid, chart)
+    def replace(self, name: str, grid: Grid, chart: ChartSpec | None, look: Look | None = None) -> None:
+        self.store.replace(self.layouts[name], grid, chart, look)
 
     def acknowledge(self, memory: Iterable[Memo]) -> None:
         self.memory.extend(memory)
@@ -160,8 +161,8 @@ def apply(plan: Plan, edges: Edges, now: datetime) -> Outcome:
     outcome = Outcome(plan.job, problems=list(plan.problems))
     ledger = edges.ledger
     _record(outcome, ledger.write(plan.patches, plan.appends), plan.patches, plan.appends)
-    for name, grid, chart in plan.replaced:
-        ledger.replace(name, grid, chart)
+    for name, grid, chart, look in plan.replaced:
+        ledger.replace(name, grid, chart, look)
         outcome.rewritten.append(name)
     ledger.acknowledge(plan.memory)
     blocked = _flush_before_seekers(messages, ledger, outcome)

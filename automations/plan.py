@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from automations.values import CellPatch, ChartSpec, Grid, RowAppend, RowKey
+from automations.values import CellPatch, ChartSpec, Grid, Look, RowAppend, RowKey
 
 Memo = tuple[str, str, str]
 """(namespace, key, value) in the journal's memory: what Passerelle saw or said last."""
@@ -106,5 +106,5 @@ class Plan:
     committed before any write, because afterwards only the journal remembers it."""
     retry: list[str] = field(default_factory=list)
     """Keys of emails left « À vérifier » that an advisor asked to send again (« Renvoyer »)."""
-    replaced: list[tuple[str, Grid, ChartSpec | None]] = field(default_factory=list)
-    """Sheets Passerelle owns, rewritten whole (sheet name, grid, chart)."""
+    replaced: list[tuple[str, Grid, ChartSpec | None, Look | None]] = field(default_factory=list)
+    """Sheets Passerelle owns, rewritten whole (sheet name, grid, chart, how it reads as opened)."""

@@ -79,6 +79,28 @@ class ChartSpec:
     anchor_column: int
 
 
+@dataclass(frozen=True)
+class Look:
+    """How a sheet Passerelle rewrites whole should read as opened in Google Sheets, LibreOffice or
+    Excel, without anyone widening a column: a date in a column too narrow shows `###`, a label
+    cut by the next cell hides half of what it says.
+
+    Rows and columns are 0-based positions in the rewritten grid.
+    """
+
+    widths: tuple[int, ...] = ()
+    """Column widths in characters, column A first."""
+    frozen_rows: int = 0
+    bold_rows: tuple[int, ...] = ()
+    """Titles and headers."""
+    percent: tuple[tuple[int, int], ...] = ()
+    """Cells holding a rate (a number from 0 to 1), shown as « 29 % »."""
+
+
+PERCENT_FORMAT = "0%"
+"""Understood alike by Excel, LibreOffice and Google Sheets (each spaces it as its locale says)."""
+
+
 @dataclass
 class WriteResult:
     """Patches that found no row (the row was deleted, or its Référence is now ambiguous)."""

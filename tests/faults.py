@@ -73,8 +73,8 @@ class FaultyStore:
     ) -> WriteResult:
         return self._around("sheet write", lambda: self.store.write(layouts, patches, appends))
 
-    def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
-        self._around("sheet rewrite", lambda: self.store.replace(layout, grid, chart))
+    def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None, look=None) -> None:
+        self._around("sheet rewrite", lambda: self.store.replace(layout, grid, chart, look))
 
     def ensure(self, layouts: Sequence[SheetLayout]) -> None:
         self._around("sheet creation", lambda: self.store.ensure(layouts))

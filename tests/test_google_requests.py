@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from automations.sheets.google import requests as build
 from automations.sheets.locate import PositionalWrites
-from automations.values import ChartSpec, SheetLayout
+from automations.values import ChartSpec, Look, SheetLayout
 
 
 def test_text_is_sent_behind_an_apostrophe_and_dates_in_the_spreadsheets_locale():
@@ -129,6 +129,18 @@ def test_fill_writes_every_cell_then_the_chart_beside_it():
         "rowIndex": 1,
         "columnIndex": 3,
     }
+
+
+def test_fill_gives_the_rewritten_sheet_its_widths_frozen_row_bold_titles_and_percentages():
+    look = Look(widths=(20, 8), frozen_rows=1, bold_rows=(0,), percent=((1, 1),))
+    cells, frozen, first, second = build.fill(5, [["Étape", "Taux"], ["Présent·es", 0.65]], None, look)
+    header, line = cells["updateCells"]["rows"]
+    assert header["values"][0]["userEnteredFormat"] == {"textFormat": {"bold": True}}
+    assert line["values"][1]["userEnteredFormat"]["numberFormat"] == {"type": "PERCENT", "pattern": "0%"}
+    assert "userEnteredFormat" not in line["values"][0]
+    assert frozen["updateSheetProperties"]["properties"]["gridProperties"] == {"frozenRowCount": 1}
+    assert [w["updateDimensionProperties"]["range"]["startIndex"] for w in (first, second)] == [0, 1]
+    assert first["updateDimensionProperties"]["properties"]["pixelSize"] == 20 * build.PIXELS_PER_CHARACTER
 
 
 LAYOUT = SheetLayout(

@@ -51,9 +51,11 @@ def address(index: int) -> str:
 
 
 def synthese(store: SheetStore) -> dict[str, list]:
+    """The funnel block: from the row under its header « Étape » to the blank row that ends it."""
     rows = [list(r) + [None] * 5 for r in store.read(["Synthèse"])["Synthèse"]]
     start = next(i for i, r in enumerate(rows) if r[0] == "Étape")
-    return {r[0]: [v if v != "" else None for v in r[1:5]] for r in rows[start + 1 : start + 9]}
+    end = next(i for i in range(start, len(rows)) if rows[i][0] in (None, ""))
+    return {r[0]: [v if v != "" else None for v in r[1:5]] for r in rows[start + 1 : end]}
 
 
 ADVISORS = {a for _, a in demo.ADVISORS}
@@ -154,16 +156,20 @@ def test_two_months_on_nothing_new_is_sent(walk):
 
 
 def test_synthese_counts_and_rates_at_the_end(walk):
+    """Rates are numbers shown as percentages (« 29 % » as opened), not text; « Activité démarrée »
+    and « Clôturé·es » are steps of the funnel too (none in this story)."""
     table = synthese(walk[-1])
     assert table == {
-        "Orienté·es": [17, "100\xa0%", "—", None],
-        "Invité·es": [17, "100\xa0%", "100\xa0%", "orienté·es"],
-        "En liste d'attente": [0, "0\xa0%", "0\xa0%", "orienté·es"],
-        "Réponse oui": [5, "29\xa0%", "29\xa0%", "invité·es"],
-        "Présent·es": [11, "65\xa0%", "65\xa0%", "invité·es"],
-        "Entré·es en coopérative": [9, "53\xa0%", "82\xa0%", "présent·es"],
-        "CESA signé": [3, "18\xa0%", "33\xa0%", "entré·es en coopérative"],
-        "Sorti·es": [1, "6\xa0%", "9\xa0%", "présent·es"],
+        "Orienté·es": [17, 1.0, "—", None],
+        "Invité·es": [17, 1.0, 1.0, "orienté·es"],
+        "En liste d'attente": [0, 0.0, 0.0, "orienté·es"],
+        "Réponse oui": [5, pytest.approx(5 / 17), pytest.approx(5 / 17), "invité·es"],
+        "Présent·es": [11, pytest.approx(11 / 17), pytest.approx(11 / 17), "invité·es"],
+        "Entré·es en coopérative": [9, pytest.approx(9 / 17), pytest.approx(9 / 11), "présent·es"],
+        "CESA signé": [3, pytest.approx(3 / 17), pytest.approx(3 / 9), "entré·es en coopérative"],
+        "Activité démarrée": [0, 0.0, 0.0, "entré·es en coopérative"],
+        "Sorti·es": [1, pytest.approx(1 / 17), pytest.approx(1 / 11), "présent·es"],
+        "Clôturé·es": [0, 0.0, 0.0, "orienté·es"],
     }
 
 

@@ -1,161 +1,149 @@
-"""The summary job: rewrites "Synthèse" whole (PRODUCT.md §2) and only when its content changed.
+"""The summary job: rewrites « Synthèse » whole (PRODUCT.md §2), and only when its content changed.
 
-Counts include everyone referred; names appear only for people who gave "Accord de partage".
+It answers the agency's question — who entered the cooperative, how many, how is it going — for
+everyone referred, each person once: complete counts and rates, exits by reason, cohorts by month
+of referral, median delays, the same per advisor (by email) and per project, then the people who
+gave « Accord de partage » with their dated journey. The others are counted, never named. The plan
+is pure: the figures come from ``synthese.counts``, the grid from ``synthese.layout``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import statistics
-from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import datetime
 
-from babel.numbers import format_percent
-
-from automations.jobs.funnel import STAGE_LABELS, Standing, by_name, counts, standings
+from automations.jobs.funnel import STAGE_LABELS, Standing, everyone, standing
+from automations.jobs.synthese import counts, people
+from automations.jobs.synthese.layout import Block, lay_out
 from automations.journal import JournalFacts
 from automations.plan import Plan
 from automations.settings import Settings
-from automations.values import CellValue, ChartSpec, Grid
+from automations.values import CellValue, ChartSpec, Grid, Look
 from automations.world import World
 
 SHEETS = ("orientations", "reunions", "presences", "suivi")
 WRITTEN = "summary"
-GROUP_STEPS = [step for step, _ in STAGE_LABELS]
-
-
-def rate(part: int, whole: int) -> str:
-    return format_percent(part / whole, locale="fr_FR") if whole else "—"
-
-
-BASIS = {
-    "invites": "orientes",
-    "attente": "orientes",
-    "oui": "invites",
-    "presents": "invites",
-    "entres": "presents",
-    "cesa": "entres",
-    "sortis": "presents",
-}
-"""Each rate is taken from the step it follows: présent·es among invité·es, CESA among entré·es…"""
-LABELS = dict(STAGE_LABELS)
-
-
-def funnel_block(people: list[Standing]) -> Grid:
-    numbers = counts(people)
-    rows: Grid = [["Étape", "Nombre", "% des orienté·es", "Taux", "Parmi"]]
-    for step, label in STAGE_LABELS:
-        basis = BASIS.get(step)
-        n = numbers[step]
-        rows.append(
-            [
-                label,
-                n,
-                rate(n, numbers["orientes"]),
-                rate(n, numbers[basis]) if basis else "—",
-                LABELS[basis].lower() if basis else "",
-            ]
-        )
-    return rows
-
-
-def group_block(title: str, people: list[Standing], key: Callable[[Standing], str]) -> Grid:
-    groups: dict[str, list[Standing]] = {}
-    for p in people:
-        groups.setdefault(key(p) or "(non renseigné)", []).append(p)
-    header: list[CellValue] = [title, *(label for _, label in STAGE_LABELS)]
-    rows: Grid = [header]
-    for name in sorted(groups):
-        numbers = counts(groups[name])
-        rows.append([name, *(numbers[step] for step in GROUP_STEPS)])
-    return rows
-
-
-def median_days(pairs: Iterable[tuple[datetime | None, datetime | None]]) -> CellValue:
-    days = [(end - start).days for start, end in pairs if start and end and end >= start]
-    return statistics.median(days) if days else "—"
+CHART_TITLE = "Parcours des personnes orientées"
 
 
 def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
     result = Plan("summary")
-    grid = summary_grid(world, standings(world, facts))
-    fingerprint = hashlib.sha256(json.dumps(grid, default=str).encode()).hexdigest()
+    population = [standing(world, facts, r) for r in everyone(world)]
+    grid, look, chart = synthese(world, population, now)
+    content = grid[1:]  # what changed, not when it was computed
+    fingerprint = hashlib.sha256(json.dumps([content, look, chart], default=str).encode()).hexdigest()
     if facts.recalled(WRITTEN, "content") == fingerprint:
         return result
-    first = 4  # after "Mis à jour le", a blank row, the block title and the funnel's header
-    chart = ChartSpec("Entonnoir", 0, 1, first, first + len(STAGE_LABELS) - 1, anchor_column=6)
     sheet = settings.names.get("synthese", "Synthèse")
-    result.replaced.append((sheet, [["Mis à jour le", now], [], *grid], chart))
+    result.replaced.append((sheet, grid, chart, look))
     result.memory.append((WRITTEN, "content", fingerprint))
     return result
 
 
-def session_label(world: World, p: Standing) -> str:
-    s = world.by_reference.get(p.session)
-    return f"{p.session} ({s.starts:%d/%m/%Y})" if s and s.starts else p.session
+def synthese(
+    world: World, population: Sequence[Standing], now: datetime
+) -> tuple[Grid, Look, ChartSpec | None]:
+    """The whole sheet: « Données du », then one block per question."""
+    return lay_out([["Données du", now]], blocks(world, population))
 
 
-def _as_datetime(d: date | None) -> datetime | None:
-    return datetime.combine(d, datetime.min.time()) if d else None
-
-
-def summary_grid(world: World, people: list[Standing]) -> Grid:
-    referral_to_session = median_days(
-        (_as_datetime(p.referral.referred_on), p.session_starts) for p in people if p.reached("presents")
-    )
-    session_to_cape = median_days(
-        (p.session_starts, _as_datetime(p.entered_on)) for p in people if p.reached("entres")
-    )
-    blocks: list[Grid] = [
-        [["Entonnoir (toutes les personnes orientées, avec ou sans accord de partage)"]],
-        funnel_block(people),
-        [
-            ["Délai médian (jours)", "Nombre de jours"],
-            ["De l'orientation à la réunion", referral_to_session],
-            ["De la réunion à l'entrée en coopérative", session_to_cape],
-        ],
-        group_block("Par réunion", [p for p in people if p.session], lambda p: session_label(world, p)),
-        group_block("Par conseiller·ère", people, lambda p: p.referral.advisor),
-        group_block("Par projet", people, lambda p: p.referral.row.text("projet")),
-        consenting(people),
-    ]
-    grid: Grid = []
-    for block in blocks:
-        grid.extend(block)
-        grid.append([])
-    return grid[:-1]
-
-
-def consenting(people: list[Standing]) -> Grid:
-    rows: Grid = [
-        ["Personnes ayant donné leur accord de partage"],
-        [
-            "Référence",
-            "Nom",
-            "Prénom",
+def blocks(world: World, population: Sequence[Standing]) -> list[Block]:
+    named = [p for p in population if people.named(p)]
+    unnamed = len(population) - len(named)
+    return [
+        funnel_block(population),
+        exits_block(population),
+        delays_block(population),
+        cohorts_block(population),
+        group_block(
+            "Par conseiller·ère (selon son adresse email)",
             "Conseiller·ère",
-            "Session",
-            "Présence",
-            "Étape",
-            "Date d'orientation",
-            "Date d'entrée",
-        ],
+            counts.by_advisor(population),
+            True,
+        ),
+        group_block("Par projet", "Projet", counts.by_project(population), False),
+        Block(
+            f"Accord de partage : {len(named)} nommée(s) ; {unnamed} comptée(s) sans être nommée(s)",
+            people.HEADER,
+            people.rows(world, population),
+        ),
     ]
-    for p in sorted(people, key=by_name):
-        r = p.referral
-        if r.consent and not r.purged:
-            rows.append(
-                [
-                    r.reference,
-                    r.last_name,
-                    r.first_name,
-                    r.advisor,
-                    p.session,
-                    p.presence or "",
-                    p.stage or "",
-                    r.referred_on,
-                    p.entered_on,
-                ]
-            )
-    return rows
+
+
+def funnel_block(population: Sequence[Standing]) -> Block:
+    lines = counts.funnel(population)
+    return Block(
+        "Entonnoir : chaque personne une fois, accord de partage ou non",
+        ["Étape", "Nombre", "% des orienté·es", "Taux", "Parmi les"],
+        [[line.label, line.count, line.of_referred, line.rate, line.among] for line in lines],
+        frozenset({2, 3}),
+        chart=CHART_TITLE,
+    )
+
+
+def exits_block(population: Sequence[Standing]) -> Block:
+    found = counts.exits(population)
+    total = sum(n for _, n in found)
+    return Block(
+        "Sorties par motif",
+        ["Motif de sortie", "Nombre", "% des sorti·es"],
+        [[reason, n, counts.share(n, total)] for reason, n in found],
+        frozenset({2}),
+    )
+
+
+def delays_block(population: Sequence[Standing]) -> Block:
+    return Block(
+        "Délais médians (en jours)",
+        ["Étape du parcours", "Jours (médiane)", "Personnes mesurées"],
+        [[label, median, n] for label, median, n in counts.delays(population)],
+    )
+
+
+COHORT_HEADER = [
+    "Mois d'orientation",
+    "Orienté·es",
+    "Venu·es à une réunion",
+    "Entré·es en coopérative",
+    "CESA signé",
+    "Activité démarrée",
+    "Toujours accompagné·es",
+    "Sorti·es",
+]
+
+
+def cohorts_block(population: Sequence[Standing]) -> Block:
+    found = counts.cohorts(population)
+    reasons = [reason for reason, n in counts.exits(population) if n]
+    rows: Grid = []
+    for cohort in found:
+        numbers = cohort.numbers
+        rows.append(
+            [
+                cohort.label,
+                *(numbers[step] for step in (*counts.COHORT_STEPS, "suivis", "sortis")),
+                *(cohort.exits.get(reason, 0) for reason in reasons),
+            ]
+        )
+    return Block(
+        "Devenir des personnes, par mois d'orientation",
+        [*COHORT_HEADER, *(f"Sortie : {reason}" for reason in reasons)],
+        rows,
+    )
+
+
+def group_block(title: str, name: str, groups: Sequence[counts.Group], with_email: bool) -> Block:
+    header: list[CellValue] = [
+        name,
+        *(["Email"] if with_email else []),
+        *(label for _, label in STAGE_LABELS),
+    ]
+    rows: Grid = []
+    for group in groups:
+        numbers = counts.counts(group.people)
+        rows.append(
+            [group.name, *([group.email] if with_email else []), *(numbers[step] for step, _ in STAGE_LABELS)]
+        )
+    return Block(title, header, rows)

@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from automations.values import CellPatch, ChartSpec, Grid, Prepared, RowAppend, SheetLayout, WriteResult
+from automations.values import (
+    CellPatch,
+    ChartSpec,
+    Grid,
+    Look,
+    Prepared,
+    RowAppend,
+    SheetLayout,
+    WriteResult,
+)
 
 
 class SheetStore(Protocol):
@@ -29,8 +38,11 @@ class SheetStore(Protocol):
         """Locate each patch's row afresh, add missing owned headers, write, append: one batch."""
         ...
 
-    def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
-        """Rewrite a sheet Passerelle owns whole (the summary), creating it if needed, with its chart."""
+    def replace(
+        self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None, look: Look | None = None
+    ) -> None:
+        """Rewrite a sheet Passerelle owns whole (the summary), creating it if needed, with its chart
+        and ``look`` (widths, frozen rows, bold titles, rates as percentages) where the backend can."""
         ...
 
     def ensure(self, layouts: Sequence[SheetLayout]) -> Prepared:

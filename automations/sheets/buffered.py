@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from automations.sheets.base import SheetStore
 from automations.sheets.memory import MemoryStore
-from automations.values import CellPatch, ChartSpec, Grid, RowAppend, SheetLayout, WriteResult
+from automations.values import CellPatch, ChartSpec, Grid, Look, RowAppend, SheetLayout, WriteResult
 
 
 class BufferedStore:
@@ -32,7 +32,7 @@ class BufferedStore:
         self.layouts: dict[str, SheetLayout] = {}
         self.patches: list[CellPatch] = []
         self.appends: list[RowAppend] = []
-        self.replaced: dict[str, tuple[SheetLayout, Grid, ChartSpec | None]] = {}
+        self.replaced: dict[str, tuple[SheetLayout, Grid, ChartSpec | None, Look | None]] = {}
         self.versions: dict[str, int] = {}
         """How many times each sheet was written in this run: an unchanged version means a grid
         read before (and whatever was made of it) still holds."""
@@ -63,11 +63,13 @@ class BufferedStore:
         self.appends.extend(appends)
         return result
 
-    def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
-        self.memory.replace(layout, grid, chart)
+    def replace(
+        self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None, look: Look | None = None
+    ) -> None:
+        self.memory.replace(layout, grid, chart, look)
         self.versions[layout.name] = self.versions.get(layout.name, 0) + 1
         self.read_already.add(layout.name)
-        self.replaced[layout.name] = (layout, copy.deepcopy(grid), chart)
+        self.replaced[layout.name] = (layout, copy.deepcopy(grid), chart, look)
 
     def flush(self) -> WriteResult:
         """Everything the jobs wrote, in one batch per spreadsheet; then the rewritten sheets.
@@ -89,8 +91,8 @@ class BufferedStore:
             else WriteResult()
         )
         self.patches, self.appends = [], []
-        for layout, grid, chart in self.replaced.values():
-            self.store.replace(layout, grid, chart)
+        for layout, grid, chart, look in self.replaced.values():
+            self.store.replace(layout, grid, chart, look)
         self.replaced = {}
         return result
 

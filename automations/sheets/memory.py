@@ -16,6 +16,7 @@ from automations.values import (
     CellPatch,
     ChartSpec,
     Grid,
+    Look,
     Prepared,
     RowAppend,
     SheetLayout,
@@ -25,11 +26,12 @@ from automations.values import (
 
 
 class MemoryStore:
-    """``grids``: each sheet's rows, headers first; ``charts``: the chart each ``replace`` left."""
+    """``grids``: each sheet's rows, headers first; ``charts`` and ``looks``: what each ``replace`` left."""
 
     def __init__(self, grids: Mapping[str, Grid | None] = {}) -> None:
         self.grids: dict[str, Grid] = {}
         self.charts: dict[str, ChartSpec | None] = {}
+        self.looks: dict[str, Look | None] = {}
         self.load(grids)
 
     def load(self, grids: Mapping[str, Grid | None]) -> None:
@@ -58,9 +60,12 @@ class MemoryStore:
             writer.apply_to_grid(self.grids[name], writes)  # cell values are immutable scalars
         return located.result
 
-    def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
+    def replace(
+        self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None, look: Look | None = None
+    ) -> None:
         self.grids[layout.name] = copy.deepcopy(grid)
         self.charts[layout.name] = chart
+        self.looks[layout.name] = look
 
     def ensure(self, layouts: Sequence[SheetLayout]) -> Prepared:
         created = [layout.name for layout in layouts if layout.name not in self.grids]

@@ -27,6 +27,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.styles import Font
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -37,10 +38,12 @@ from automations.sheets import writer
 from automations.sheets.locate import PositionalWrites
 from automations.tables import column_letter
 from automations.values import (
+    PERCENT_FORMAT,
     CellPatch,
     CellValue,
     ChartSpec,
     Grid,
+    Look,
     Prepared,
     RowAppend,
     SheetLayout,
@@ -165,12 +168,16 @@ class WorkbookStore:
         self._save(workbook)
         return located.result
 
-    def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
+    def replace(
+        self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None, look: Look | None = None
+    ) -> None:
         workbook = self._load()
         sheet = _fresh_sheet(workbook, layout.name)
         for r, row in enumerate(grid, start=1):
             for c, value in enumerate(row, start=1):
                 _set(sheet.cell(r, c), value)
+        if look:
+            _dress_rewritten(sheet, look)
         if chart:
             sheet.add_chart(
                 _bar_chart(sheet, chart), f"{column_letter(chart.anchor_column)}{chart.first_row}"
@@ -269,6 +276,21 @@ def _fresh_sheet(workbook: Workbook, name: str) -> Worksheet:
     return sheet
 
 
+def _dress_rewritten(sheet: Worksheet, look: Look) -> None:
+    """Widths, frozen rows, bold titles and percentages, so the sheet reads as opened."""
+    for column, width in enumerate(look.widths):
+        sheet.column_dimensions[column_letter(column)].width = width
+    sheet.freeze_panes = f"A{look.frozen_rows + 1}" if look.frozen_rows else None
+    bold = Font(bold=True)
+    for row in look.bold_rows:
+        for cell in sheet[row + 1]:
+            if cell.value is not None:
+                cell.font = bold
+    for row, column in look.percent:
+        sheet.cell(row + 1, column + 1).number_format = PERCENT_FORMAT
+    sheet.page_setup.orientation = "landscape"  # its tables are wider than tall
+
+
 def _bar_chart(sheet: Worksheet, spec: ChartSpec) -> BarChart:
     chart = BarChart()
     chart.type = "bar"
@@ -276,7 +298,8 @@ def _bar_chart(sheet: Worksheet, spec: ChartSpec) -> BarChart:
     chart.legend = None
     rows = {"min_row": spec.first_row + 1, "max_row": spec.last_row + 1}
     chart.add_data(Reference(sheet, min_col=spec.value_column + 1, max_col=spec.value_column + 1, **rows))
-    chart.set_categories(Reference(sheet, min_col=spec.label_column + 1, **rows))
+    labels = Reference(sheet, min_col=spec.label_column + 1, **rows)
+    chart.series[0].cat = AxDataSource(strRef=StrRef(f=str(labels)))  # text: set_categories says numbers
     chart.y_axis.scaling.orientation = "minMax"
     chart.x_axis.scaling.orientation = "maxMin"  # first stage on top, like a funnel
     chart.width, chart.height = 16, 8

@@ -307,7 +307,7 @@ class Cell:
 
     @property
     def is_date(self) -> bool:
-        return self.number_format is not None
+        return self.number_format is not None and "%" not in self.number_format
 
 
 @dataclass(frozen=True)
@@ -465,11 +465,13 @@ def render(cell: Cell, value_option: str, datetime_option: str, locale: Locale) 
             return locale.true if value else locale.false
         if isinstance(value, str):
             return value
+        if cell.number_format and "%" in cell.number_format:
+            return f"{round(value * 100)}%"
         if cell.number_format:
             return format_date(value, cell.number_format)
         return _format_number(value, locale)
     # UNFORMATTED_VALUE and FORMULA (for non-formula cells): raw numbers
-    if cell.number_format and datetime_option == "FORMATTED_STRING" and value_option != "FORMULA":
+    if cell.is_date and datetime_option == "FORMATTED_STRING" and value_option != "FORMULA":
         return format_date(value, cell.number_format)
     return value
 
@@ -494,6 +496,8 @@ class FakeSheet:
     protected_ranges: list[dict] = field(default_factory=list)
     charts: list[dict] = field(default_factory=list)
     locale: Locale = LOCALES["en_US"]
+    column_widths: dict[int, int] = field(default_factory=dict)
+    """Pixel widths set by updateDimensionProperties, by column index."""
 
     # -- direct access for tests -------------------------------------------------------------
 
@@ -1525,6 +1529,16 @@ def _repeat_cell(book: FakeSpreadsheet, params: dict) -> dict:
     return {}
 
 
+def _update_dimension_properties(book: FakeSpreadsheet, params: dict) -> dict:
+    grid = params.get("range", {})
+    sheet = _sheet(book, grid.get("sheetId", 0))
+    if grid.get("dimension") != "COLUMNS" or params.get("fields") != "pixelSize":
+        raise _unsupported("updateDimensionProperties other than the pixelSize of columns")
+    for column in range(grid.get("startIndex", 0), grid.get("endIndex", sheet.column_count)):
+        sheet.column_widths[column] = params["properties"]["pixelSize"]
+    return {}
+
+
 def _append_dimension(book: FakeSpreadsheet, params: dict) -> dict:
     sheet = _sheet(book, params.get("sheetId", 0))
     if params.get("dimension") == "ROWS":
@@ -1567,6 +1581,7 @@ _REQUESTS: dict[str, Callable[[FakeSpreadsheet, dict], dict]] = {
     "updateCells": _update_cells,
     "repeatCell": _repeat_cell,
     "appendDimension": _append_dimension,
+    "updateDimensionProperties": _update_dimension_properties,
     "insertDimension": _insert_dimension,
 }
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from automations.sheets.locate import PositionalWrites
 from automations.tables import column_letter, header_positions
-from automations.values import CellValue, ChartSpec, Grid, SheetLayout
+from automations.values import PERCENT_FORMAT, CellValue, ChartSpec, Grid, Look, SheetLayout
 
 SHEETS_EPOCH = datetime(1899, 12, 30)
 PROTECTION_NOTE = "Passerelle : colonne remplie automatiquement"
@@ -214,16 +214,53 @@ def room_for(entry: Mapping, grid: Grid) -> tuple[int, list[dict]]:
     return sheet_id, requests
 
 
-def fill(sheet_id: int, grid: Grid, chart: ChartSpec | None) -> list[dict]:
-    """Every cell of the grid, typed, from A1; then the chart, if any."""
+PIXELS_PER_CHARACTER = 7
+"""Google sizes columns in pixels; a character of its default font (Arial 10) is about 7."""
+
+
+def fill(sheet_id: int, grid: Grid, chart: ChartSpec | None, look: Look | None = None) -> list[dict]:
+    """Every cell of the grid, typed, from A1; its look (widths, frozen rows, bold titles,
+    percentages); then the chart, if any."""
+    look = look or Look()
+    bold, percent = set(look.bold_rows), set(look.percent)
+
+    def data(r: int, c: int, value: CellValue) -> dict:
+        found = cell_data(value)
+        if (r, c) in percent and isinstance(value, int | float) and not isinstance(value, bool):
+            found["userEnteredFormat"] = {"numberFormat": {"type": "PERCENT", "pattern": PERCENT_FORMAT}}
+        if r in bold and found:
+            found.setdefault("userEnteredFormat", {})["textFormat"] = {"bold": True}
+        return found
+
     cells = {
         "updateCells": {
             "range": {"sheetId": sheet_id},
-            "rows": [{"values": [cell_data(v) for v in row]} for row in grid],
-            "fields": "userEnteredValue,userEnteredFormat.numberFormat",
+            "rows": [{"values": [data(r, c, v) for c, v in enumerate(row)]} for r, row in enumerate(grid)],
+            "fields": "userEnteredValue,userEnteredFormat.numberFormat,userEnteredFormat.textFormat.bold",
         }
     }
-    return [cells] if chart is None else [cells, add_chart(sheet_id, chart)]
+    requests = [cells, *_look(sheet_id, look)] if look != Look() else [cells]
+    return requests if chart is None else [*requests, add_chart(sheet_id, chart)]
+
+
+def _look(sheet_id: int, look: Look) -> list[dict]:
+    frozen = {
+        "updateSheetProperties": {
+            "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": look.frozen_rows}},
+            "fields": "gridProperties.frozenRowCount",
+        }
+    }
+    widths = [
+        {
+            "updateDimensionProperties": {
+                "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
+                "properties": {"pixelSize": width * PIXELS_PER_CHARACTER},
+                "fields": "pixelSize",
+            }
+        }
+        for i, width in enumerate(look.widths)
+    ]
+    return [frozen, *widths]
 
 
 def new_sheet(layout: SheetLayout, sheet_id: int) -> list[dict]:

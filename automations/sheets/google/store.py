@@ -46,6 +46,7 @@ from automations.values import (
     CellValue,
     ChartSpec,
     Grid,
+    Look,
     Prepared,
     RowAppend,
     SheetLayout,
@@ -140,8 +141,10 @@ class GoogleSheetStore:
                     self._append(book, name, writes, anchors[name], deadline)
         return result
 
-    def replace(self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None) -> None:
-        """Rewrite the sheet, and its chart, in one all-or-nothing spreadsheets:batchUpdate."""
+    def replace(
+        self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None, look: Look | None = None
+    ) -> None:
+        """Rewrite the sheet, its chart and its look, in one all-or-nothing spreadsheets:batchUpdate."""
         deadline = self.retry.deadline()
         key = self._key(layout.name)
         book = self._metadata(key, deadline, "la feuille n'a pas été réécrite")
@@ -151,7 +154,7 @@ class GoogleSheetStore:
             sheet_id = book.new_sheet_id()
             body = [build.add_sheet_for(layout.name, sheet_id, grid)]
         self._batch_update(
-            key, body + build.fill(sheet_id, grid, chart), deadline, "la feuille n'a pas été réécrite"
+            key, body + build.fill(sheet_id, grid, chart, look), deadline, "la feuille n'a pas été réécrite"
         )
 
     def ensure(self, layouts: Sequence[SheetLayout]) -> Prepared:
