@@ -1,12 +1,13 @@
 """The suivi job (PRODUCT.md §2-§3): « Suivi » holds one row per person who came to a session,
 consent or not (it is the cooperative's working sheet), with their first session; staff keep the
 rest of the journey there. Passerelle stamps « Mis à jour le » whenever it sees a staff column
-change and says in « À corriger » what it could not read in that row.
+change, appends each change (and each « Présence » marked in « Présences ») to « Historique »,
+and says in « À corriger » what it could not read in that row.
 
 Rows are only ever added, never moved or deleted, and staff columns are never written. A row
 staff added by hand is matched to its person by name and given its Référence; one matching nobody,
 or repeating a person, says so in « À corriger ». What was seen is remembered only once the stamp
-(or the new row) has landed in the sheet.
+and the « Historique » rows (or the new row) have landed in the sheet.
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ import json
 from datetime import datetime
 
 from automations.jobs import matching
+from automations.jobs.historique import Log, readable, remembered_staff
 from automations.journal import JournalFacts
 from automations.model import Referral, Session
 from automations.plan import Plan, Problem
+from automations.schema import STAFF_COLUMNS
 from automations.settings import Settings
 from automations.tracking import FollowUp
 from automations.values import CellPatch, CellValue, RowAppend, RowKey
 from automations.world import World
 
-SHEETS = ("orientations", "reunions", "presences", "suivi")
+SHEETS = ("orientations", "reunions", "presences", "suivi", "historique")
 SEEN = "suivi"
+SEEN_PRESENCE = "suivi-presence"
+"""« Présence » of each « Présences » row as last seen, by that row's Référence (person / session)."""
 
 
 def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
@@ -33,7 +38,9 @@ def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -
         return result
     add_rows(result, world)
     check_rows(result, world)
-    stamp_changes(result, world, facts, now)
+    log = Log(world, result, now)
+    stamp_changes(result, world, facts, now, log)
+    note_presences(result, world, facts, log)
     return result
 
 
@@ -103,7 +110,11 @@ def _cell(world: World, f: FollowUp, key: str, value: CellValue) -> CellPatch:
     return CellPatch(spec.name, f.row.key(), spec.label(key), value)
 
 
-def stamp_changes(plan: Plan, world: World, facts: JournalFacts, now: datetime) -> None:
+def stamp_changes(plan: Plan, world: World, facts: JournalFacts, now: datetime, log: Log) -> None:
+    """« Mis à jour le » and one « Historique » row per staff column that changed since last seen
+    (a row seen for the first time changed from empty)."""
+    spec = world.spec("suivi")
+    labels = [(key, spec.label(key)) for key in STAFF_COLUMNS]
     for f in world.followups:
         if not f.reference or world.followup_of.get(f.reference) is not f:
             continue
@@ -111,5 +122,32 @@ def stamp_changes(plan: Plan, world: World, facts: JournalFacts, now: datetime) 
         remembered = facts.recalled(SEEN, f.reference)
         if remembered == seen or (remembered is None and not any(f.staff)):
             continue
-        plan.patches.append(_cell(world, f, "maj", now))
         plan.memory.append((SEEN, f.reference, seen))
+        before, after = remembered_staff(remembered), dict(zip(STAFF_COLUMNS, f.staff, strict=True))
+        if not any(readable(k, before[k]) != readable(k, after[k]) for k in STAFF_COLUMNS):
+            continue  # the same values, written differently (a date as a serial number, then as text)
+        plan.patches.append(_cell(world, f, "maj", now))
+        if not _erased(world, f.reference):
+            log.changes(f.reference, labels, before, after)
+
+
+def note_presences(plan: Plan, world: World, facts: JournalFacts, log: Log) -> None:
+    """Each mark in « Présences » (and each correction of one) goes to « Historique »."""
+    label = world.spec("presences").label("presence")
+    first: set[str] = set()
+    for p in world.presences:
+        if not p.reference or p.reference in first or p.person not in world.people:
+            continue
+        first.add(p.reference)
+        seen, remembered = p.row.text("presence"), facts.recalled(SEEN_PRESENCE, p.reference)
+        if remembered == seen or (remembered is None and not seen):
+            continue
+        plan.memory.append((SEEN_PRESENCE, p.reference, seen))
+        if not _erased(world, p.person):
+            log.add(p.person, f"{label} (réunion {p.session})", remembered or "", seen)
+
+
+def _erased(world: World, reference: str) -> bool:
+    """A purged person's cells were erased by the purge: writing what they held would bring it back."""
+    r = world.people.get(reference)
+    return r is not None and r.purged
