@@ -10,7 +10,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from automations import config as config_module
 from automations.jobs.historique import readable, remembered_staff
+from automations.purge import purge
 from tests.conftest import NOW, Project, referral, session
 
 pytestmark = pytest.mark.backends("workbook", "google")
@@ -103,3 +105,18 @@ def test_values_read_the_same_whoever_wrote_them():
     assert readable("commentaire", "46366") == "46366", "a number in free text stays a number"
     assert remembered_staff(None)["etape"] == ""
     assert remembered_staff('["Diagnostic"]')["etape"] == "Diagnostic", "a shorter list from an older version"
+
+
+def test_a_purge_erases_the_comments_historique_kept_and_nothing_comes_back(project):
+    person = came(project)
+    project.set("Suivi", 0, "Étape", "Diagnostic")
+    project.set("Suivi", 0, "Commentaire", "Rencontrée chez elle, 12 rue des Lilas")
+    project.run(now=AFTER + timedelta(days=1))
+    config = config_module.load(project.config_path)
+    later = AFTER + timedelta(days=800)
+    purge(config, later, "24m", dry_run=False, store=project.sheets.store(config))
+    project.run(now=later + timedelta(hours=1))
+    kept = [h[1:] for h in history(project) if h[1] == person]
+    assert ("Commentaire", None, None) in [h[1:] for h in kept]
+    assert ("Étape", None, "Diagnostic") in [h[1:] for h in kept], "stages stay, for the counts"
+    assert not any("Lilas" in str(cell) for row in project.grid("Historique") for cell in row)
