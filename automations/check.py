@@ -105,8 +105,8 @@ def _smtp_session(config: Config) -> list[str]:
 
 
 def shared_with_the_agency(config: Config) -> list[str]:
-    """PRODUCT §7: « Présences » and « Suivi » name people who did not consent to share their
-    journey; in the agency's spreadsheet, its advisors could read it."""
+    """PRODUCT §7: « Présences », « Suivi » and « Historique » name people who did not consent to
+    share their journey; in the agency's spreadsheet, its advisors could read it."""
     if config.sheets.backend != "google":
         return []
     from automations.sheets.google.store import spreadsheet_key  # gspread only for Google users
@@ -121,7 +121,7 @@ def shared_with_the_agency(config: Config) -> list[str]:
         f"l'agence peut y lire le parcours de personnes qui n'ont pas donné leur accord de partage. "
         f"Placez-la dans le classeur de la coopérative ([sheets.google.spreadsheets] {key} = "
         f'"adresse du classeur de la coopérative").'
-        for key in ("presences", "suivi")
+        for key in ("presences", "suivi", "historique")
         if _same(book, key, "orientations")
     ]
 

@@ -42,6 +42,14 @@ def between(low: int, high: int) -> Bound:
     return Bound(lambda value: low <= value <= high, f"compris entre {low} et {high}")
 
 
+MONTHS = Bound(
+    lambda value: bool(value) and all(1 <= m <= 120 for m in value) and list(value) == sorted(set(value)),
+    "une liste non vide de nombres de mois entre 1 et 120, croissants, par exemple [3, 6, 12]",
+)
+ADDRESSES = Bound(
+    lambda value: all("@" in address and " " not in address.strip() for address in value.values()),
+    'une table nom = adresse email, par exemple { "Karim Benhamou" = "karim@exemple.fr" }',
+)
 POSITIVE = Bound(lambda value: value > 0, "strictement positif")
 HOST_NAME = Bound(
     lambda value: bool(value) and not any(c.isspace() for c in value), "un nom d'hôte non vide, sans espace"
@@ -175,6 +183,17 @@ class FollowUpConfig:
 
 
 @dataclass(frozen=True)
+class CheckpointsConfig:
+    """Points d'étape after the CAPE (PRODUCT.md §3 "checkpoints")."""
+
+    months: Annotated[tuple[int, ...], MONTHS] = (3, 6, 12)
+    """Months after « Date CAPE » at which each entrepreneur's row is due for an update."""
+    accompagnateurs: Annotated[dict[str, str], ADDRESSES] = field(default_factory=dict)
+    """« Accompagnateur·rice » as written in « Suivi » → their email address: the weekly
+    "point_etape" goes to them; rows of anyone not listed (or blank) go to the cooperative."""
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     state_dir: Path = Path("state")
@@ -184,6 +203,7 @@ class Config:
     invitations: InvitationsConfig = field(default_factory=InvitationsConfig)
     answers: AnswersConfig = field(default_factory=AnswersConfig)
     followups: FollowUpConfig = field(default_factory=FollowUpConfig)
+    checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
     schedule: dict[str, str] = field(default_factory=dict)
     """Job name → when `passerelle serve` runs it, overriding the job's default; the job names and
     rules are checked by automations/scheduler.py, which knows the jobs (this module must not)."""
@@ -257,6 +277,11 @@ def _convert(hint: Any, value: Any, where: _Where) -> Any:
             *others, last = map(repr, choices)
             where.fail(f"doit valoir {', '.join(others)} ou {last}, pas {value!r}")
         return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            where.fail(f"doit être une liste entre crochets, pas {value!r}")
+        item = typing.get_args(hint)[0]
+        return tuple(_convert(item, v, where) for v in value)
     if origin is dict:
         if not isinstance(value, dict):
             where.fail("doit être une table de noms")

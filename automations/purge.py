@@ -22,9 +22,10 @@ from automations.config import Config
 from automations.errors import ConfigError
 from automations.journal import Journal, JournalFacts
 from automations.model import PURGED, Referral
+from automations.schema import REPONSES
 from automations.sheets.base import SheetStore
 from automations.tables import bind
-from automations.values import CellPatch
+from automations.values import CellPatch, RowKey
 from automations.world import World, build
 
 ERASED_REFERRAL = ("nom", "prenom", "email", "telephone", "remarques")
@@ -92,6 +93,7 @@ def plan(world: World, facts: JournalFacts, cutoff: datetime, now: datetime) -> 
             CellPatch(orientations.name, key, orientations.label("etat"), f"{PURGED} le {now:%d/%m/%Y}")
         )
         result.patches += _tracking(world, r)
+    result.patches += _history(world, {r.reference for r in result.people})
     result.patches += _journal_mentions(world, result.people)
     return result
 
@@ -107,6 +109,23 @@ def _tracking(world: World, r: Referral) -> list[CellPatch]:
         columns = [k for k in ERASED_TRACKING if k in spec.columns]
         erased += [CellPatch(spec.name, row.key(), spec.label(k), None) for k in columns]
     return erased
+
+
+def _history(world: World, erased: set[str]) -> list[CellPatch]:
+    """« Historique » kept what staff wrote in « Commentaire » and what the person answered in free
+    text: those values go; dated stages and presences stay, like in « Suivi »."""
+    table = world.table("historique")
+    if table is None or not erased:
+        return []
+    spec = table.spec
+    answers = world.spec("reponses") if world.table("reponses") else REPONSES  # not read by purge
+    free = {world.spec("suivi").label("commentaire"), answers.label("comment")}
+    return [
+        CellPatch(spec.name, RowKey(None, row.fingerprint, occurrence=row.occurrence), spec.label(k), None)
+        for row in table
+        if row.text("reference") in erased and row.text("colonne") in free
+        for k in ("avant", "apres")
+    ]
 
 
 def identifiers(people: list[Referral]) -> list[str]:
@@ -143,7 +162,8 @@ def purge(
     specs = wiring.specs(config)
     store = store or wiring.make_store(config)
     with runner.run_lock(config.state_dir):
-        wanted = [specs[key] for key in ("orientations", "reunions", "presences", "suivi", "journal")]
+        keys = ("orientations", "reunions", "presences", "suivi", "historique", "journal")
+        wanted = [specs[key] for key in keys]
         grids = store.read([spec.name for spec in wanted])
         tables = {
             spec.key: bind(

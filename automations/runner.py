@@ -35,7 +35,7 @@ from automations.world import Parsed, build
 
 OPTIONAL = ("reponses",)
 """Sheets a job reads only if they exist (the form's responses)."""
-CREATED = ("presences", "suivi", "journal")
+CREATED = ("presences", "suivi", "historique", "journal")
 """Sheets Passerelle creates when missing, because it fills them."""
 
 

@@ -152,10 +152,33 @@ STAFF_COLUMNS = tuple(key for key in SUIVI.columns if key not in SUIVI.owned)
 REPONSES = SheetSpec(
     key="reponses",
     name="Réponses",
-    columns={"horodateur": "Horodateur", "code": "Code", "reponse": "Réponse"},
+    columns={
+        "horodateur": "Horodateur",
+        "code": "Code",
+        "reponse": "Réponse",
+        "comment": "Comment ça se passe",
+        "demarree": "Activité démarrée",
+    },
     required=("code", "reponse"),
     reference=None,
 )
+"""The form's responses; the last two questions are the checkpoints' (optional columns)."""
+
+HISTORIQUE = SheetSpec(
+    key="historique",
+    name="Historique",
+    columns={
+        "date": "Date",
+        "reference": "Référence",
+        "colonne": "Colonne",
+        "avant": "Avant",
+        "apres": "Après",
+    },
+    owned=("date", "reference", "colonne", "avant", "apres"),
+    reference=None,
+)
+"""The dated journey, appended only: one row per change seen in a staff column of « Présences » or
+« Suivi » and per checkpoint answer. Rows are never located (many share a Référence)."""
 
 SYNTHESE = SheetSpec(key="synthese", name="Synthèse", columns={"maj": "Mis à jour le"}, reference=None)
 
@@ -173,7 +196,8 @@ JOURNAL = SheetSpec(
 )
 
 SPECS: dict[str, SheetSpec] = {
-    spec.key: spec for spec in (ORIENTATIONS, REUNIONS, PRESENCES, SUIVI, REPONSES, SYNTHESE, JOURNAL)
+    spec.key: spec
+    for spec in (ORIENTATIONS, REUNIONS, PRESENCES, SUIVI, REPONSES, HISTORIQUE, SYNTHESE, JOURNAL)
 }
 PEOPLE_FILL = ("orientations", "reunions")
 """Sheets people fill: a missing one is an error, never silently created."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from automations.config import (
     AnswersConfig,
+    CheckpointsConfig,
     Config,
     CooperativeConfig,
     FollowUpConfig,
@@ -23,6 +24,7 @@ class Settings:
     invitations: InvitationsConfig = field(default_factory=InvitationsConfig)
     answers: AnswersConfig = field(default_factory=AnswersConfig)
     followups: FollowUpConfig = field(default_factory=FollowUpConfig)
+    checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
     code_secret: bytes = b""
     names: Mapping[str, str] = field(default_factory=dict)
     """Sheet names by key, as configured: for sheets a job writes without reading them."""
@@ -35,6 +37,7 @@ class Settings:
             invitations=config.invitations,
             answers=config.answers,
             followups=config.followups,
+            checkpoints=config.checkpoints,
             code_secret=code_secret,
             names=dict(names),
         )

@@ -69,14 +69,15 @@ email = "accueil@ouvre-boites.example"
 backend = "google"
 [sheets.google]
 spreadsheet = "https://docs.google.com/spreadsheets/d/{agency}/edit#gid=0"
-spreadsheets = {{ presences = "{cooperative}", suivi = "{cooperative}" }}
+spreadsheets = {{ presences = "{cooperative}", suivi = "{cooperative}", historique = "{cooperative}" }}
 retry_budget_seconds = 5
 [mail]
 outbox = "outbox"
 sender_address = "accueil@ouvre-boites.example"
 domain = "ouvre-boites.example"
 """
-"""The agency's spreadsheet holds every sheet but « Présences » and « Suivi », in the cooperative's.
+"""The agency's spreadsheet holds every sheet but « Présences », « Suivi » and « Historique », in the
+cooperative's.
 [mail] stays the last table: tests append keys to it through ``extra_config``."""
 
 WRITE_ENDPOINTS = frozenset(
@@ -480,7 +481,7 @@ class Project:
                 ORIENTATIONS.name: [headers, *([r.get(h) for h in headers] for r in referrals)],
                 REUNIONS.name: [session_headers, *([s.get(h) for h in session_headers] for s in sessions)],
             },
-            placed={"CAE": ["Présences", "Suivi"]},
+            placed={"CAE": ["Présences", "Suivi", "Historique"]},
         )
         keys = {"agency": self.sheets.default.id, "cooperative": self.sheets.placed["Suivi"].id}
         self.config_path.write_text(GOOGLE_CONFIG.format(**keys) + extra_config, encoding="utf-8")

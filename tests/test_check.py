@@ -251,9 +251,14 @@ def test_check_reports_a_digest_schedule_that_never_meets_the_digest_day(project
 @pytest.mark.parametrize(
     ("placed", "warned"),
     [
-        ('{ presences = "coop", suivi = "https://docs.google.com/spreadsheets/d/coop/edit" }', []),
-        ('{ suivi = "coop" }', ["Présences"]),
-        ("{}", ["Présences", "Suivi"]),
+        (
+            '{ presences = "coop", suivi = "https://docs.google.com/spreadsheets/d/coop/edit", '
+            'historique = "coop" }',
+            [],
+        ),
+        ('{ suivi = "coop", historique = "coop" }', ["Présences"]),
+        ('{ presences = "coop", suivi = "coop" }', ["Historique"]),
+        ("{}", ["Présences", "Suivi", "Historique"]),
     ],
 )
 def test_check_warns_when_the_agency_could_read_the_cooperatives_working_sheets(tmp_path, placed, warned):

@@ -137,7 +137,7 @@ def test_setup_creates_a_workbook_with_the_sheets_people_fill(tmp_path):
     done = passerelle("setup", "--config", str(config))
     assert done.returncode == 0, done.stderr
     book = openpyxl.load_workbook(tmp_path / "data" / "book.xlsx")
-    assert book.sheetnames == ["Orientations", "Réunions", "Présences", "Suivi", "Journal"]
+    assert book.sheetnames == ["Orientations", "Réunions", "Présences", "Suivi", "Historique", "Journal"]
     assert book["Orientations"]["D1"].value == "Email"
     assert book["Orientations"].freeze_panes == "A2"
 

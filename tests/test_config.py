@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from automations.config import load, locate
+from automations.config import MONTHS, load, locate
 from automations.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,6 +78,11 @@ def test_mistakes_are_one_french_sentence_naming_the_file_and_the_key(tmp_path, 
         ("mail.smtp", "rate_per_minute", -1, "supérieur ou égal à 0"),
         ("mail.smtp", "host", "smtp .example.org", "un nom d'hôte non vide, sans espace"),
         ("mail.smtp", "host", "", "un nom d'hôte non vide, sans espace"),
+        ("checkpoints", "months", [], MONTHS.requirement),
+        ("checkpoints", "months", [0, 6], MONTHS.requirement),
+        ("checkpoints", "months", [6, 3], MONTHS.requirement),
+        ("checkpoints", "months", [3, 3], MONTHS.requirement),
+        ("checkpoints", "months", [3, 121], MONTHS.requirement),
     ],
 )
 def test_a_value_out_of_its_bounds_is_refused_when_loading(tmp_path, section, key, value, requirement):
@@ -155,3 +160,17 @@ def test_config_is_found_from_option_then_environment_then_default(monkeypatch):
     assert locate(None) == Path("/env/p.toml")
     monkeypatch.delenv("PASSERELLE_CONFIG")
     assert locate(None) == Path("config/passerelle.toml")
+
+
+def test_checkpoint_months_are_a_list_of_whole_months_and_accompagnateurs_a_table_of_addresses(tmp_path):
+    config = load(write(tmp_path, "[checkpoints]\nmonths = [1, 120]\n"))
+    assert config.checkpoints.months == (1, 120)
+    assert load(write(tmp_path, "")).checkpoints.months == (3, 6, 12)
+    with pytest.raises(ConfigError, match=r"checkpoints.months doit être une liste entre crochets, pas 3\."):
+        load(write(tmp_path, "[checkpoints]\nmonths = 3\n"))
+    with pytest.raises(ConfigError, match=r"checkpoints.months doit être un nombre entier, pas '3'"):
+        load(write(tmp_path, '[checkpoints]\nmonths = ["3"]\n'))
+    named = '[checkpoints.accompagnateurs]\n"Karim Benhamou" = "karim@exemple.fr"\n'
+    assert load(write(tmp_path, named)).checkpoints.accompagnateurs == {"Karim Benhamou": "karim@exemple.fr"}
+    with pytest.raises(ConfigError, match=r"checkpoints\.accompagnateurs doit être une table nom = adresse"):
+        load(write(tmp_path, '[checkpoints.accompagnateurs]\n"Karim" = "Karim Benhamou"\n'))

@@ -22,7 +22,7 @@ NOW = datetime(2027, 6, 24, 10, 0)
 KINDS = sorted(
     p.name.removesuffix(".subject.txt") for p in (ROOT / "templates" / "emails").glob("*.subject.txt")
 )
-STAFF = ("rappel_presences", "synthese_conseiller", "alerte_attente")
+STAFF = ("rappel_presences", "synthese_conseiller", "alerte_attente", "point_etape")
 """Emails to the cooperative's staff and to advisors: the others go to the person referred."""
 
 # A letter, digit or closing punctuation directly followed by a capital, or punctuation directly
@@ -152,6 +152,8 @@ def seeker_contexts() -> list[dict]:
                 "reponses": answers,
                 "precedente": session(1, fin=not fin, lieu="adresse"),
                 "accompagnateur": "Karim Benhamou" if answers else "",
+                "mois": 6 if fin else 12,
+                "lien_point": "https://docs.google.com/forms/d/e/X/viewform?usp=pp_url&entry.1=AbC9",
             }
         )
     return contexts
@@ -161,18 +163,27 @@ def staff_contexts() -> list[dict]:
     people = [
         {
             "nom_complet": "Anaïs Péron",
+            "point": "3 mois",
+            "date": "01/06/2027",
+            "accompagnateur": "Karim Benhamou",
             "ligne": 2,
             "changements": ["a confirmé sa venue"],
             "depuis": "01/06/2027",
         },
         {
             "nom_complet": "Noël Prigent",
+            "point": "6 mois",
+            "date": "02/06/2027",
+            "accompagnateur": "",
             "ligne": 5,
             "changements": ["invité·e", "a confirmé sa venue"],
             "depuis": "02/06/2027",
         },
         {
             "nom_complet": "Benoît Le Floc'h",
+            "point": "12 mois",
+            "date": "03/06/2027",
+            "accompagnateur": "Lou Marchand",
             "ligne": 9,
             "changements": ["nouvelle étape : CAPE signé"],
             "depuis": "03/06/2027",
@@ -189,6 +200,7 @@ def staff_contexts() -> list[dict]:
                 "feuille": "Présences",
                 "lignes": people[:count],
                 "lien_presences": link,
+                "lien_suivi": link,
                 "personnes": people[:count],
                 "a_recontacter": people[:count],
                 "en_attente": [{**person, "depuis": "depuis le lundi 7 juin"} for person in people[:count]],

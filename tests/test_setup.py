@@ -11,7 +11,7 @@ import pytest
 from automations import config as config_module
 from automations import runner
 from automations.cli import setup_report
-from automations.schema import JOURNAL, PRESENCES, REUNIONS, SUIVI
+from automations.schema import HISTORIQUE, JOURNAL, PRESENCES, REUNIONS, SUIVI
 from tests.conftest import Project, referral, session
 from tests.test_cli import SCRIPT
 
@@ -29,7 +29,8 @@ def test_an_empty_tab_gets_its_header_row_and_setup_says_so(project):
     project.add_sheet(JOURNAL.name, [])
     said = setup(project)
     assert said == (
-        f"Feuilles créées avec leurs en-têtes : « {PRESENCES.name} », « {SUIVI.name} ».\n"
+        f"Feuilles créées avec leurs en-têtes : « {PRESENCES.name} », « {SUIVI.name} », "
+        f"« {HISTORIQUE.name} ».\n"
         f"En-têtes écrits en ligne 1 des feuilles qui étaient vides : « {JOURNAL.name} »."
     )
     assert project.headers(JOURNAL.name) == list(JOURNAL.layout().headers)

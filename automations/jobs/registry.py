@@ -15,6 +15,7 @@ from typing import Any
 from automations.jobs import (
     after_session,
     alerts,
+    checkpoints,
     digests,
     invitations,
     presences,
@@ -82,6 +83,13 @@ JOBS: dict[str, JobSpec] = {
             },
         ),
         JobSpec("suivi", suivi.SHEETS, suivi.plan, EVERY_QUARTER),
+        JobSpec(
+            "checkpoints",
+            checkpoints.SHEETS,
+            checkpoints.plan,
+            "daily at 09:00",
+            {checkpoints.POINT: samples.checkpoint, checkpoints.HOW: samples.how_is_it_going},
+        ),
         JobSpec(
             "alerts", alerts.SHEETS, alerts.plan, "daily at 09:00", {alerts.ALERT: samples.waiting_alert}
         ),

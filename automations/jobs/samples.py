@@ -12,10 +12,11 @@ from typing import Any
 
 from automations.jobs.after_session import nudge_context
 from automations.jobs.alerts import alert_context
+from automations.jobs.checkpoints import how_context, point_context
 from automations.jobs.digests import digest_context
 from automations.jobs.funnel import counts
 from automations.jobs.news import Standings
-from automations.jobs.orders import cooperative_context, seeker_context, session_context
+from automations.jobs.orders import answer_links, cooperative_context, seeker_context, session_context
 from automations.model import Referral, Session
 from automations.schema import ORIENTATIONS, REUNIONS
 from automations.settings import Settings
@@ -105,3 +106,21 @@ def waiting_alert(s: Sample) -> dict[str, Any]:
     people = [{"nom_complet": s.referral.full_name, "depuis": "02/12/2026"}]
     context = alert_context(people, "mercredi 2 décembre 2026", "Réunions")
     return {"cooperative": cooperative_context(s.settings), **context}
+
+
+def checkpoint(s: Sample) -> dict[str, Any]:
+    line = {
+        "nom_complet": s.referral.full_name,
+        "ligne": 2,
+        "point": "6 mois",
+        "date": "04/07/2027",
+        "accompagnateur": "Karim Benhamou",
+    }
+    context = point_context([line], s.settings.followups.suivi_link, "Suivi")
+    return {"cooperative": cooperative_context(s.settings), **context}
+
+
+def how_is_it_going(s: Sample) -> dict[str, Any]:
+    links = answer_links(s.settings, s.referral.reference)
+    link = links["oui"] if links else "https://docs.google.com/forms/d/e/EXEMPLE/viewform"
+    return {**waiting(s), **how_context(3, link, "Karim Benhamou")}

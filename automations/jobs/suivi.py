@@ -1,30 +1,36 @@
 """The suivi job (PRODUCT.md §2-§3): « Suivi » holds one row per person who came to a session,
 consent or not (it is the cooperative's working sheet), with their first session; staff keep the
 rest of the journey there. Passerelle stamps « Mis à jour le » whenever it sees a staff column
-change and says in « À corriger » what it could not read in that row.
+change, appends each change (and each « Présence » marked in « Présences ») to « Historique »,
+and says in « À corriger » what it could not read in that row.
 
 Rows are only ever added, never moved or deleted, and staff columns are never written. A row
 staff added by hand is matched to its person by name and given its Référence; one matching nobody,
 or repeating a person, says so in « À corriger ». What was seen is remembered only once the stamp
-(or the new row) has landed in the sheet.
+and the « Historique » rows (or the new row) have landed in the sheet.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 
-from automations.jobs import journey, matching, rows
+from automations.jobs import matching
+from automations.jobs.historique import Log, readable, remembered_staff
+from automations.jobs.stage_status import tell_the_agency
 from automations.journal import JournalFacts
 from automations.model import Referral, Session
 from automations.plan import Plan, Problem
+from automations.schema import STAFF_COLUMNS
 from automations.settings import Settings
 from automations.tracking import FollowUp
 from automations.values import CellPatch, CellValue, RowAppend, RowKey
 from automations.world import World
 
-SHEETS = ("orientations", "reunions", "presences", "suivi")
+SHEETS = ("orientations", "reunions", "presences", "suivi", "historique")
 SEEN = "suivi"
+SEEN_PRESENCE = "suivi-presence"
+"""« Présence » of each « Présences » row as last seen, by that row's Référence (person / session)."""
 
 
 def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
@@ -33,7 +39,9 @@ def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -
         return result
     add_rows(result, world)
     check_rows(result, world)
-    stamp_changes(result, world, facts, now)
+    log = Log(world, result, now)
+    stamp_changes(result, world, facts, now, log)
+    note_presences(result, world, facts, log)
     tell_the_agency(result, world, facts, now)
     return result
 
@@ -104,7 +112,11 @@ def _cell(world: World, f: FollowUp, key: str, value: CellValue) -> CellPatch:
     return CellPatch(spec.name, f.row.key(), spec.label(key), value)
 
 
-def stamp_changes(plan: Plan, world: World, facts: JournalFacts, now: datetime) -> None:
+def stamp_changes(plan: Plan, world: World, facts: JournalFacts, now: datetime, log: Log) -> None:
+    """« Mis à jour le » and one « Historique » row per staff column that changed since last seen
+    (a row seen for the first time changed from empty)."""
+    spec = world.spec("suivi")
+    labels = [(key, spec.label(key)) for key in STAFF_COLUMNS]
     for f in world.followups:
         if not f.reference or world.followup_of.get(f.reference) is not f:
             continue
@@ -112,38 +124,32 @@ def stamp_changes(plan: Plan, world: World, facts: JournalFacts, now: datetime) 
         remembered = facts.recalled(SEEN, f.reference)
         if remembered == seen or (remembered is None and not any(f.staff)):
             continue
-        plan.patches.append(_cell(world, f, "maj", now))
         plan.memory.append((SEEN, f.reference, seen))
+        before, after = remembered_staff(remembered), dict(zip(STAFF_COLUMNS, f.staff, strict=True))
+        if not any(readable(k, before[k]) != readable(k, after[k]) for k in STAFF_COLUMNS):
+            continue  # the same values, written differently (a date as a serial number, then as text)
+        plan.patches.append(_cell(world, f, "maj", now))
+        if not _erased(world, f.reference):
+            log.changes(f.reference, labels, before, after)
 
 
-def stage_status(f: FollowUp) -> str | None:
-    """The « État » of a person the cooperative follows, from « Suivi »: the stage and its date."""
-
-    def on(day: date | None) -> str:
-        return f" le {day:%d/%m/%Y}" if day else ""
-
-    if f.stage == "Sortie":
-        reason = f" : {f.exit_reason.lower()}" if f.exit_reason else ""
-        return f"Sorti·e de la coopérative{on(f.exit_on)}{reason}"
-    if f.stage == "CESA signé":
-        return f"Entré·e en coopérative : CESA signé{on(f.cesa_on)}"
-    if f.stage == "CAPE signé":
-        return f"Entré·e en coopérative : CAPE signé{on(f.cape_on)}"
-    if f.stage == "Diagnostic":
-        return "Accompagné·e par la coopérative : diagnostic en cours"
-    return None
-
-
-def tell_the_agency(plan: Plan, world: World, facts: JournalFacts, now: datetime) -> None:
-    """« État » in « Orientations » follows the journey in « Suivi », for people who agreed to
-    share it (PRODUCT §7): the others' État stays at their presence. A closed referral, or a person
-    invited again to a session still ahead, keeps the État that says so."""
-    for r in world.people.values():
-        f, s = world.followup_of.get(r.reference), world.session_of(r)
-        if not r.consent or r.purged or f is None or (s is not None and s.starts and s.starts > now):
+def note_presences(plan: Plan, world: World, facts: JournalFacts, log: Log) -> None:
+    """Each mark in « Présences » (and each correction of one) goes to « Historique »."""
+    label = world.spec("presences").label("presence")
+    first: set[str] = set()
+    for p in world.presences:
+        if not p.reference or p.reference in first or p.person not in world.people:
             continue
-        if r.withdrawn or journey.closed(facts, r.reference) or journey.to_recontact(facts, r.reference):
+        first.add(p.reference)
+        seen, remembered = p.row.text("presence"), facts.recalled(SEEN_PRESENCE, p.reference)
+        if remembered == seen or (remembered is None and not seen):
             continue
-        text = stage_status(f)
-        if text:
-            plan.patches.extend(rows.status(world, r, text))
+        plan.memory.append((SEEN_PRESENCE, p.reference, seen))
+        if not _erased(world, p.person):
+            log.add(p.person, f"{label} (réunion {p.session})", remembered or "", seen)
+
+
+def _erased(world: World, reference: str) -> bool:
+    """A purged person's cells were erased by the purge: writing what they held would bring it back."""
+    r = world.people.get(reference)
+    return r is not None and r.purged
