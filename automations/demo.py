@@ -69,6 +69,16 @@ domain = "ouvre-boites.example"
 
 [invitations]
 min_notice_days = 2
+
+[answers]
+# A Google Form for one-click answers (this address is fictional: in the demo, the story types
+# the form's responses into « Réponses » itself).
+form_url = "https://formulaires.ouvre-boites.example/reunion/viewform"
+code_entry = "entry.1000001"
+answer_entry = "entry.1000002"
+
+[checkpoints]
+accompagnateurs = { "Karim Benhamou" = "karim.benhamou@ouvre-boites.example" }
 """
 
 

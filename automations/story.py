@@ -33,6 +33,10 @@ ANSWER_NO_FORM = (2, 6)
 ANSWER_NO_TYPED = 4
 ABSENT = (3, 12)
 CAPE, CESA, EXIT = (0, 1, 5, 7, 8, 11), (13, 14, 15), 10
+STARTED = {0: (60, 70), 5: (65, None)}
+"""Who starts their activity (day of the start, day of the first invoice), in days from the start."""
+ANSWERED, LATER_CESA, CREATED_ELSEWHERE = 0, 7, 8
+COMMENT = "Les premiers clients arrivent, je me sens bien accompagnée."
 
 
 @dataclass(frozen=True)
@@ -143,29 +147,86 @@ def session_day_after(story: Story) -> list[str]:
 
 
 def stages(story: Story) -> list[str]:
-    entered = story.at(20, 9).date()
+    """Five weeks on: the CAPE of six people (typed « cape »), three CESA, one exit for a job."""
     patches = []
-    for i, stage in [
-        *((i, "CAPE signé") for i in CAPE),
-        *((i, "CESA signé") for i in CESA),
-        (EXIT, "Sortie"),
-    ]:
+    for i in (*CAPE, *CESA, EXIT):
         key = RowKey(story.reference(i))
-        typed = {"CAPE signé": "cape", "CESA signé": "CESA signé ", "Sortie": "Sortie"}[stage]
         patches += [
-            CellPatch(SUIVI.name, key, "Étape", typed),
             CellPatch(SUIVI.name, key, "Accompagnateur·rice", "Karim Benhamou"),
+            CellPatch(SUIVI.name, key, "Date CAPE", story.at(20, 9).date()),
         ]
-        if stage == "Sortie":
-            patches.append(CellPatch(SUIVI.name, key, "Motif de sortie", "emploi salarié"))
-            patches.append(CellPatch(SUIVI.name, key, "Date de sortie", entered))
+        if i in CAPE:
+            patches.append(CellPatch(SUIVI.name, key, "Étape", "cape"))
+        elif i in CESA:
+            patches += [
+                CellPatch(SUIVI.name, key, "Étape", "CESA signé "),
+                CellPatch(SUIVI.name, key, "Date CESA", story.at(34, 9).date()),
+            ]
         else:
-            patches.append(CellPatch(SUIVI.name, key, "Date CAPE", entered))
+            patches += [
+                CellPatch(SUIVI.name, key, "Étape", "Sortie"),
+                CellPatch(SUIVI.name, key, "Date de sortie", story.at(30, 9).date()),
+                CellPatch(SUIVI.name, key, "Motif de sortie", "emploi salarié"),
+            ]
     story.write(patches)
     return [
-        f"L'équipe note les étapes : {len(CAPE)} CAPE (tapé « cape »), {len(CESA)} CESA, 1 sortie ; "
-        "personne n'a encore rempli les présences de la deuxième réunion."
+        f"L'équipe note les étapes dans « Suivi » : {len(CAPE)} CAPE (tapé « cape »), {len(CESA)} CESA, "
+        f"1 sortie pour un emploi salarié ({story.name(EXIT)}) ; personne n'a encore rempli les présences "
+        "de la deuxième réunion."
     ]
+
+
+def activities(story: Story) -> list[str]:
+    """Two entrepreneurs start their activity; one sends a first invoice."""
+    patches = []
+    for i, (started, invoiced) in STARTED.items():
+        key = RowKey(story.reference(i))
+        patches.append(CellPatch(SUIVI.name, key, "Activité démarrée le", story.at(started, 9).date()))
+        if invoiced:
+            patches += [
+                CellPatch(SUIVI.name, key, "1re facture le", story.at(invoiced, 9).date()),
+                CellPatch(SUIVI.name, key, "Chiffre d'affaires", "< 500 € / mois"),
+            ]
+    story.write(patches)
+    return [f"{', '.join(story.name(i) for i in STARTED)} démarrent leur activité ; une première facture."]
+
+
+def checkpoint_answered(story: Story) -> list[str]:
+    """Three months after the CAPE: one entrepreneur answers « comment ça va » in the form; staff
+    update the rows due (a CESA signed, a comment), which closes their point."""
+    secret = wiring.code_secret(story.config)
+    answer = {
+        "Horodateur": story.at(117, 18),
+        "Code": person_code(secret, story.reference(ANSWERED)),
+        "Réponse": "",
+        "Comment ça se passe": COMMENT,
+        "Activité démarrée": "Oui",
+    }
+    patches = [
+        CellPatch(SUIVI.name, RowKey(story.reference(LATER_CESA)), "Étape", "CESA signé"),
+        CellPatch(SUIVI.name, RowKey(story.reference(LATER_CESA)), "Date CESA", story.at(117, 9).date()),
+    ]
+    for i in (*CAPE, *CESA):
+        patches.append(
+            CellPatch(SUIVI.name, RowKey(story.reference(i)), "Commentaire", "Point à 3 mois fait")
+        )
+    story.write(patches, [RowAppend(REPONSES.name, answer)])
+    return [
+        f"{story.name(ANSWERED)} répond au formulaire « comment ça va » ; l'équipe fait le point à 3 mois "
+        f"de chacun et note le CESA de {story.name(LATER_CESA)}."
+    ]
+
+
+def exit_for_own_business(story: Story) -> list[str]:
+    key = RowKey(story.reference(CREATED_ELSEWHERE))
+    story.write(
+        [
+            CellPatch(SUIVI.name, key, "Étape", "Sortie"),
+            CellPatch(SUIVI.name, key, "Date de sortie", story.at(148, 9).date()),
+            CellPatch(SUIVI.name, key, "Motif de sortie", "Création hors coopérative"),
+        ]
+    )
+    return [f"{story.name(CREATED_ELSEWHERE)} quitte la coopérative pour créer son entreprise seule."]
 
 
 STEPS = (
@@ -174,6 +235,11 @@ STEPS = (
     Step(1, 10, "Le lendemain de la réunion", session_day_after, from_session=True),
     Step(35, 10, "Cinq semaines plus tard", stages),
     Step(60, 10, "Deux mois après les orientations", nothing),
+    Step(75, 10, "Deux mois et demi plus tard", activities),
+    Step(113, 10, "Trois mois après les CAPE", nothing),
+    Step(118, 10, "Le point à trois mois", checkpoint_answered),
+    Step(150, 10, "Cinq mois plus tard", exit_for_own_business),
+    Step(182, 10, "Six mois après les orientations", nothing),
 )
 
 

@@ -155,21 +155,60 @@ def test_two_months_on_nothing_new_is_sent(walk):
     assert emails == Counter()
 
 
+def test_months_later_the_journey_goes_on_with_checkpoints_and_an_answer(walk):
+    staff = "karim.benhamou@ouvre-boites.example"
+    assert walk[5][0] == Counter(), "two months on, nothing new"
+    assert walk[6][0] == Counter({("synthese_conseiller", a): 1 for a in ADVISORS}), "activities started"
+    three_months = {*story.CAPE, *story.CESA}  # everyone with a CAPE still in the cooperative
+    assert walk[7][0] == Counter(
+        {("comment_ca_va", address(i)): 1 for i in three_months} | {("point_etape", staff): 1}
+    )
+    answered = demo.ADVISORS[story.ANSWERED % 2][1]
+    assert ("synthese_conseiller", answered) in walk[8][0], "the advisor hears the answer"
+    assert walk[10][0] == Counter(), "six months on, every row updated: nothing to chase"
+
+
+def test_the_advisor_reads_the_checkpoint_answer_and_the_dated_stages(walk):
+    outbox = walk[-2]
+    advisor = demo.ADVISORS[story.ANSWERED % 2][1].split("@")[0]
+    bodies = []
+    for path in sorted(outbox.glob(f"synthese_conseiller_conseiller-{advisor}*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        bodies.append(message.get_body(("plain",)).get_content())
+    everything = "\n".join(bodies)
+    first, last = demo.SEEKERS[story.ANSWERED][:2]
+    assert f"{first} {last} : a répondu « comment ça va » le " in everything
+    assert story.COMMENT in everything and "activité démarrée : oui" in everything
+    assert f"{first} {last} : activité démarrée le " in everything and "1re facture le " in everything
+    exited = demo.SEEKERS[story.CREATED_ELSEWHERE][:2]
+    assert f"{exited[0]} {exited[1]} : sortie le " in everything
+    assert ": création hors coopérative" in everything
+
+
 def test_synthese_counts_and_rates_at_the_end(walk):
-    """Rates are numbers shown as percentages (« 29 % » as opened), not text; « Activité démarrée »
-    and « Clôturé·es » are steps of the funnel too (none in this story)."""
-    table = synthese(walk[-1])
-    assert table == {
-        "Orienté·es": [17, 1.0, "—", None],
-        "Invité·es": [17, 1.0, 1.0, "orienté·es"],
-        "En liste d'attente": [0, 0.0, 0.0, "orienté·es"],
-        "Réponse oui": [5, pytest.approx(5 / 17), pytest.approx(5 / 17), "invité·es"],
-        "Présent·es": [11, pytest.approx(11 / 17), pytest.approx(11 / 17), "invité·es"],
-        "Entré·es en coopérative": [9, pytest.approx(9 / 17), pytest.approx(9 / 11), "présent·es"],
-        "CESA signé": [3, pytest.approx(3 / 17), pytest.approx(3 / 9), "entré·es en coopérative"],
-        "Activité démarrée": [0, 0.0, 0.0, "entré·es en coopérative"],
-        "Sorti·es": [1, pytest.approx(1 / 17), pytest.approx(1 / 11), "présent·es"],
-        "Clôturé·es": [0, 0.0, 0.0, "orienté·es"],
+    """Every figure worked out from the story's own events: who came, who signed what, who left."""
+    present = len(EVERYONE_BUT_NON) - len(story.ABSENT)  # the first session; nobody marked at the second
+    entered = len({*story.CAPE, *story.CESA, story.EXIT})  # the exit had a CAPE date
+    cesa = len({*story.CESA, story.LATER_CESA})
+    started = len(story.STARTED)
+    exits = len({story.EXIT, story.CREATED_ELSEWHERE})
+    referred, invited, yes = len(demo.SEEKERS), len(demo.SEEKERS), len(story.ANSWER_YES)
+    assert (present, entered, cesa, started, exits) == (11, 10, 4, 2, 2)
+
+    def row(n: int, of: int, label: str | None) -> list:
+        return [n, pytest.approx(n / referred), pytest.approx(n / of) if of else 0.0, label]
+
+    assert synthese(walk[-1]) == {
+        "Orienté·es": [referred, 1.0, "—", None],
+        "Invité·es": row(invited, referred, "orienté·es"),
+        "En liste d'attente": row(0, referred, "orienté·es"),
+        "Réponse oui": row(yes, invited, "invité·es"),
+        "Présent·es": row(present, invited, "invité·es"),
+        "Entré·es en coopérative": row(entered, present, "présent·es"),
+        "CESA signé": row(cesa, entered, "entré·es en coopérative"),
+        "Activité démarrée": row(started, entered, "entré·es en coopérative"),
+        "Sorti·es": row(exits, present, "présent·es"),
+        "Clôturé·es": row(0, referred, "orienté·es"),
     }
 
 

@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 
 from automations.jobs.funnel import STAGE_LABELS, Standing, by_name, counts, standings
 from automations.jobs.given import Given
-from automations.jobs.news import Standings, changes, snapshot, standings_of
+from automations.jobs.news import Standings, changes, checkpoint_answers, snapshot, standings_of
 from automations.jobs.orders import staff_email
 from automations.journal import JournalFacts
 from automations.plan import EmailOrder, Plan
 from automations.settings import Settings
 from automations.world import World
 
-SHEETS = ("orientations", "reunions", "presences", "suivi")
+SHEETS = ("orientations", "reunions", "presences", "suivi", "reponses")
 DIGEST = "synthese_conseiller"
 REPORTED = "digest"
 
@@ -69,11 +69,13 @@ def week_start(now: datetime, settings: Settings) -> datetime:
 
 def digest(given: Given, address: str, people: list[Standing], week: str) -> EmailOrder | None:
     entries, remember = [], []
+    answers = checkpoint_answers(given.world, given.settings.code_secret)
     for p in sorted(people, key=by_name):
         if not p.referral.consent:  # PRODUCT §7: counted in the funnel below, never named
             continue
         recalled = given.facts.recalled(REPORTED, p.referral.reference)
-        now = snapshot(p, given.world.followup_of.get(p.referral.reference))
+        reference = p.referral.reference
+        now = snapshot(p, given.world.followup_of.get(reference), answers.get(reference, ""))
         said = changes(json.loads(recalled) if recalled else {}, now, p.session_starts)
         if said:
             entries.append({"nom_complet": p.referral.full_name, "changements": said})

@@ -11,13 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from automations import french
+from automations import cells, french
 from automations.jobs import journey
 from automations.jobs.funnel import Standing
 from automations.jobs.given import Given
+from automations.jobs.orders import normalise_code, person_code
 from automations.jobs.states import state_of
 from automations.model import Referral
 from automations.tracking import FollowUp
+from automations.world import World
 
 DATED = (
     ("cape", "CAPE signé le {}"),
@@ -31,7 +33,30 @@ def _iso(day: date | datetime | None) -> str:
     return day.isoformat() if day else ""
 
 
-def snapshot(p: Standing, followed: FollowUp | None) -> dict[str, str]:
+def checkpoint_answers(world: World, secret: str) -> dict[str, str]:
+    """Each person's latest answer to « comment ça va » (« Réponses »), as the digest words it."""
+    table = world.table("reponses")
+    if table is None or "comment" not in table.present:
+        return {}
+    by_code = {person_code(secret, ref): ref for ref in world.people}
+    latest: dict[str, tuple[datetime, str]] = {}
+    for row in table:
+        person, at = (
+            by_code.get(normalise_code(row.text("code"))),
+            cells.or_none(cells.parse_datetime, row["horodateur"]),
+        )
+        if person and at and row.text("comment") and (person not in latest or at >= latest[person][0]):
+            started = (
+                " ; activité démarrée : oui" if cells.folded(row.text("demarree")).startswith("oui") else ""
+            )
+            latest[person] = (
+                at,
+                f"a répondu « comment ça va » le {at:%d/%m} : « {row.text('comment')} »{started}",
+            )
+    return {person: said for person, (_, said) in latest.items()}
+
+
+def snapshot(p: Standing, followed: FollowUp | None, answer: str = "") -> dict[str, str]:
     dated = (
         (followed.cape_on, followed.activity_on, followed.invoice_on, followed.cesa_on)
         if followed
@@ -48,6 +73,7 @@ def snapshot(p: Standing, followed: FollowUp | None) -> dict[str, str]:
         **{key: _iso(day) for (key, _), day in zip(DATED, dated, strict=True)},
         "sortie": _iso(followed.exit_on) if followed else "",
         "motif": (followed.exit_reason or "") if followed else "",
+        "point": answer,
     }
 
 
@@ -56,7 +82,8 @@ def _short(iso: str) -> str:
 
 
 def changes(before: dict[str, str], now: dict[str, str], starts: datetime | None) -> list[str]:
-    return _invitation(before, now, starts) + _journey(before, now)
+    answered = [now["point"]] if now.get("point") and now["point"] != before.get("point") else []
+    return _invitation(before, now, starts) + _journey(before, now) + answered
 
 
 def _journey(before: dict[str, str], now: dict[str, str]) -> list[str]:
