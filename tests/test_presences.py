@@ -33,9 +33,7 @@ def test_a_cancelled_sessions_rows_say_so_and_nobody_is_chased_or_thanked(projec
     project.run(now=AFTER + timedelta(days=5))
     assert [r["État"] for r in project.rows("Présences")] == ["Réunion annulée"] * 2
     sent = {kind for kind, _ in kinds(project, before)}
-    assert sent == {"annulation", "liste_attente", "alerte_attente"}, (
-        "no thanks, no reminder to mark presence"
-    )
+    assert sent == {"annulation", "alerte_attente"}, "no thanks, no reminder to mark presence"
     assert project.sheets.grid("Suivi") is None, "nobody came to a session that never took place"
 
 
@@ -133,3 +131,25 @@ def test_check_says_which_session_still_has_presences_to_mark(project):
         "Réunion du jeudi 3 décembre : la présence de 1 personne n'est pas notée dans « Présences » "
         "(Présent·e, Absent·e ou Excusé·e)."
     ]
+
+
+def test_absent_at_the_last_session_waits_quietly_then_gets_a_real_invitation_to_the_next(project):
+    project.create([referral(1)], [session("A", 7, 5)])
+    project.run()
+    project.set("Présences", 0, "Présence", "Absent·e")
+    project.run(now=AFTER)
+    assert kinds(project)[-1] == ("relance_absent", "personne01@exemple.fr")
+    [row] = project.rows()
+    assert row["Session"] is None and row["État"].startswith("Absent·e le jeudi 3 décembre : sera invité·e")
+    snapshot = project.snapshot()
+    for hours in (1, 2, 26):
+        project.run(now=AFTER + timedelta(hours=hours))
+    assert project.snapshot() == snapshot, "no Session or État going back and forth"
+    project.insert_rows("Réunions", 1, [session("B", 20, 5)])
+    before = {p.name for p in project.outbox.glob("*.eml")}
+    project.run(now=AFTER + timedelta(days=2))
+    assert kinds(project, before) == [("invitation", "personne01@exemple.fr")]
+    [invitation] = [
+        e for e in project.emails() if "invitation" in e["X-Passerelle-Key"] and "|B" in e["X-Passerelle-Key"]
+    ]
+    assert any(part.get_content_type() == "text/calendar" for part in invitation.walk())

@@ -207,11 +207,12 @@ STEPS = (
         told("annulation", "B", 2, 4, 5, 6),
         "present attente present attente attente attente",
     ),
-    # Ten days without a free seat: the cooperative hears of it (P2 and P5 were told before).
+    # A week without a free seat: the cooperative hears of it. The four already know a new date
+    # will come (« annulation » said so): no waiting-list email on top.
     (
         day(17),
         nothing,
-        told("liste_attente", "", 4, 6) + Counter({("alerte_attente", COOPERATIVE, "2026-W50"): 1}),
+        Counter({("alerte_attente", COOPERATIVE, "2026-W50"): 1}),
         "present attente present attente attente attente",
     ),
     (day(19), session_c_opens, invited("C", 2, 4, 5, 6), "present invite present invite invite invite"),

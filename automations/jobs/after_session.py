@@ -120,7 +120,7 @@ def reinvite(
     previous = session_context(s, settings.cooperative.email)
     pacing.mark(r)
     if target is None:
-        status = f"Absent·e le {missed} : sera invité·e à la prochaine réunion"
+        status = f"Absent·e le {missed} : {journey.NEW_DATE_FOLLOWS[1]}"
         patches += [rows.patch(world, r, "session", None), rows.patch(world, r, "invitation", None)]
         plan.emails.append(
             seeker_email(

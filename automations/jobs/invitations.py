@@ -110,7 +110,7 @@ def cancel(plan: Plan, given: Given, r: Referral, s: Session) -> None:
     """Re-queue the person: the next run invites them to the next session with a seat."""
     world = given.world
     requeue = [rows.patch(world, r, key, None) for key in ("session", "invitation", "rappel", "reponse")]
-    status = f"Réunion du {french.day(s.starts, year=False)} annulée : une nouvelle invitation va suivre"
+    status = f"Réunion du {french.day(s.starts, year=False)} annulée : {journey.NEW_DATE_FOLLOWS[0]}"
     patches = [*requeue, rows.patch(world, r, "etat", status)]
     if r.answer is False:
         plan.patches.extend(patches)
@@ -205,11 +205,14 @@ def sent_patches(world: World, r: Referral, s: Session, at: datetime) -> list[Ce
 
 
 def wait(plan: Plan, given: Given, pacing: Pacing, r: Referral) -> None:
-    """No seat for now (or an email already went today): the waiting list, said once."""
+    """No seat for now (or an email already went today): the waiting list, said once, unless the
+    person was just told a new date will come."""
     world = given.world
     entry = next(iter(given.facts.of(WAITING, r.reference)[-1:]), None)
     if entry is not None and entry.status == PENDING:
         rows.report(plan, world, r, unconfirmed(entry.updated_at))
+    elif r.status.endswith(journey.NEW_DATE_FOLLOWS):
+        return  # the cancellation or the absence email said so, and « État » still does
     elif entry is not None and entry.status == SENT:
         since = journey.waiting_since(given.facts, r) or entry.updated_at
         plan.patches.extend(rows.status(world, r, waiting_status(since.date())))

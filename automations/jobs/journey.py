@@ -17,6 +17,9 @@ from automations.model import Referral
 from automations.plan import Memo
 
 DECLINED, MISSED, CLOSED, ACTION = "declined", "missed", "closed", "action"
+NEW_DATE_FOLLOWS = ("une nouvelle invitation va suivre", "sera invité·e à la prochaine réunion")
+"""How « État » ends after an email that already told the person a new date will come (« annulation »,
+« relance_absent » with no session yet): the waiting list need not tell them again."""
 TRIES = 2
 """Sessions a person may decline, or miss, before an advisor is asked to recontact them."""
 
