@@ -119,26 +119,24 @@ def reinvite(
     patches += [rows.patch(world, r, "relance", now), mark(world, p, f"Relance envoyée le {now:%d/%m/%Y}")]
     previous = session_context(s, settings.cooperative.email)
     pacing.mark(r)
+    extra: dict = {}
     if target is None:
         status = f"Absent·e le {missed} : {journey.NEW_DATE_FOLLOWS[1]}"
         patches += [rows.patch(world, r, "session", None), rows.patch(world, r, "invitation", None)]
-        plan.emails.append(
-            seeker_email(
-                world,
-                settings,
-                r,
-                ABSENT,
-                None,
-                [*patches, rows.patch(world, r, "etat", status)],
-                key_session=s.reference,
-                precedente=previous,
-            )
+    else:
+        taken[target.reference] += 1
+        status = (
+            f"Absent·e le {missed} : réinvité·e à la réunion du {french.day_at(target.starts, year=False)}"
         )
-        return
-    taken[target.reference] += 1
-    status = f"Absent·e le {missed} : réinvité·e à la réunion du {french.day_at(target.starts, year=False)}"
-    patches += [rows.patch(world, r, "session", target.reference), rows.patch(world, r, "invitation", now)]
-    sequence = next_sequence(given.facts, target, r)
+        patches += [
+            rows.patch(world, r, "session", target.reference),
+            rows.patch(world, r, "invitation", now),
+        ]
+        sequence = next_sequence(given.facts, target, r)
+        extra = {
+            "event": calendar_event(settings, r, target, sequence),
+            "remember": [telling(target, r, sequence)],
+        }
     plan.emails.append(
         seeker_email(
             world,
@@ -148,9 +146,8 @@ def reinvite(
             target,
             [*patches, rows.patch(world, r, "etat", status)],
             key_session=s.reference,
-            event=calendar_event(settings, r, target, sequence),
-            remember=[telling(target, r, sequence)],
             precedente=previous,
+            **extra,
         )
     )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from automations import cells
-from automations.jobs import matching
+from automations.jobs import matching, rows
 from automations.jobs.after_session import follow, mark, not_expected
 from automations.jobs.given import Given
 from automations.journal import JournalFacts
@@ -22,7 +22,7 @@ from automations.model import Session
 from automations.plan import Plan, Problem
 from automations.settings import Settings
 from automations.tracking import Presence, presence_reference
-from automations.values import CellPatch, RowAppend, RowKey
+from automations.values import CellPatch, RowKey
 from automations.world import World
 
 SHEETS = ("orientations", "reunions", "presences")
@@ -41,7 +41,6 @@ def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -
 
 
 def add_rows(plan: Plan, world: World) -> None:
-    spec = world.spec("presences")
     existing = {p.reference for p in world.presences}
     for r in world.people.values():
         s = world.session_of(r)
@@ -58,7 +57,7 @@ def add_rows(plan: Plan, world: World) -> None:
             "session": s.reference,
             "date": s.starts.date(),
         }
-        plan.appends.append(RowAppend(spec.name, {spec.label(k): v for k, v in values.items()}))
+        plan.appends.append(rows.append(world, "presences", values))
 
 
 def keep_rows(plan: Plan, given: Given) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from automations.model import Referral
 from automations.plan import Plan, Problem
-from automations.values import CellPatch, CellValue
+from automations.values import CellPatch, CellValue, RowAppend
 from automations.world import World
 
 
@@ -27,3 +27,9 @@ def report(plan: Plan, world: World, r: Referral, message: str) -> None:
 def reference(world: World, r: Referral) -> list[CellPatch]:
     """The Référence Passerelle gives a row that has none, so later edits never change who it is."""
     return [] if r.has_reference else [patch(world, r, "reference", r.reference)]
+
+
+def append(world: World, key: str, values: dict[str, CellValue]) -> RowAppend:
+    """A new row of one of Passerelle's sheets, from column keys to their configured labels."""
+    spec = world.spec(key)
+    return RowAppend(spec.name, {spec.label(k): v for k, v in values.items()})

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from automations.jobs import matching
+from automations.jobs import matching, rows
 from automations.jobs.historique import Log, readable, remembered_staff
 from automations.jobs.stage_status import tell_the_agency
 from automations.journal import JournalFacts
@@ -24,7 +24,7 @@ from automations.plan import Plan, Problem
 from automations.schema import STAFF_COLUMNS
 from automations.settings import Settings
 from automations.tracking import FollowUp
-from automations.values import CellPatch, CellValue, RowAppend, RowKey
+from automations.values import CellPatch, CellValue, RowKey
 from automations.world import World
 
 SHEETS = ("orientations", "reunions", "presences", "suivi", "historique")
@@ -58,7 +58,6 @@ def first_session(world: World, r: Referral) -> Session | None:
 
 
 def add_rows(plan: Plan, world: World) -> None:
-    spec = world.spec("suivi")
     for r in world.people.values():
         s = first_session(world, r)
         if r.purged or s is None or r.reference in world.followup_of:
@@ -70,7 +69,7 @@ def add_rows(plan: Plan, world: World) -> None:
             "conseiller": r.advisor,
             "session": s.starts.date(),
         }
-        plan.appends.append(RowAppend(spec.name, {spec.label(k): v for k, v in values.items()}))
+        plan.appends.append(rows.append(world, "suivi", values))
 
 
 def check_rows(plan: Plan, world: World) -> None:
