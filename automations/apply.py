@@ -13,6 +13,11 @@
   job sees what the previous ones did) and are flushed to the real sheets; the memory that
   acknowledges them (``Plan.memory``: an answer applied, a change stamped, « Synthèse » written)
   waits in the ``Ledger`` and is committed only after the flush that carried them succeeded.
+- *A sheet rewritten elsewhere* (an advisor's view, ``Plan.elsewhere``) waits in the ``Ledger`` too,
+  and is written by ``publish``, at the end of the run, to its own store; the memory it carries is
+  committed once that store took it. A view that cannot be written does not hold back the others,
+  nor anything the run did in its own sheets: the run then fails with the view's sentence, and the
+  next run writes it again.
 - *What the sheets said and the plan's own writes erase* (a Non, before its row is re-queued) is
   remembered first, before any write: afterwards only the journal knows it.
 - *Before an email to a seeker leaves*, every write queued so far is flushed: the Référence of a new
@@ -32,12 +37,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
 
-from automations.errors import TransportError
+from automations.errors import PasserelleError, TransportError
 from automations.journal import DEFERRED, PENDING, REFUSED, RESEND, SENT, Journal
 from automations.mail.base import DeliveryDeferred, DeliveryRefused, DeliveryUncertain, Letter, Transport
 from automations.mail.compose import compose
 from automations.mail.render import Renderer
-from automations.plan import EmailOrder, Memo, Plan, Problem, unconfirmed
+from automations.plan import EmailOrder, Memo, Plan, Problem, Rewrite, unconfirmed
+from automations.sheets.base import SheetStore
 from automations.sheets.buffered import BufferedStore
 from automations.values import (
     CellPatch,
@@ -87,10 +93,19 @@ class Ledger:
     """The run's sheet writes not yet flushed, and the bookkeeping waiting for them to land: the
     memory that acknowledges them, and the sent emails whose cells they carry."""
 
-    def __init__(self, store: BufferedStore, layouts: Mapping[str, SheetLayout], journal: Journal) -> None:
+    def __init__(
+        self,
+        store: BufferedStore,
+        layouts: Mapping[str, SheetLayout],
+        journal: Journal,
+        views: Mapping[str, SheetStore] = {},
+    ) -> None:
         self.store, self.layouts, self.journal = store, layouts, journal
+        self.views = views
+        """Each advisor's view by email: the stores ``Plan.elsewhere`` is written to."""
         self.memory: list[Memo] = []
         self.landing: list[str] = []
+        self.elsewhere: list[Rewrite] = []
 
     def write(self, patches: Iterable[CellPatch], appends: Iterable[RowAppend] = ()) -> WriteResult:
         patches, appends = list(patches), list(appends)
@@ -115,6 +130,28 @@ class Ledger:
 
     def replace(self, name: str, grid: Grid, chart: ChartSpec | None, look: Look | None = None) -> None:
         self.store.replace(self.layouts[name], grid, chart, look)
+
+    def replace_elsewhere(self, rewrite: Rewrite) -> None:
+        if rewrite.destination not in self.views:
+            raise KeyError(f"no store for the view of {rewrite.destination}")  # a bug: wiring and plan agree
+        self.elsewhere.append(rewrite)
+
+    def publish(self) -> None:
+        """Write each view queued, then commit its memory; every view is tried, and the first that
+        could not be written is raised once the others are done."""
+        pending, self.elsewhere = self.elsewhere, []
+        failed: list[PasserelleError] = []
+        for rewrite in pending:
+            try:
+                self.views[rewrite.destination].replace(
+                    self.layouts[rewrite.sheet], rewrite.grid, rewrite.chart, rewrite.look
+                )
+            except PasserelleError as error:
+                failed.append(error)
+                continue
+            self.journal.landed([], rewrite.remember)
+        if failed:
+            raise failed[0]
 
     def acknowledge(self, memory: Iterable[Memo]) -> None:
         self.memory.extend(memory)
@@ -164,6 +201,9 @@ def apply(plan: Plan, edges: Edges, now: datetime) -> Outcome:
     for name, grid, chart, look in plan.replaced:
         ledger.replace(name, grid, chart, look)
         outcome.rewritten.append(name)
+    for rewrite in plan.elsewhere:
+        ledger.replace_elsewhere(rewrite)
+        outcome.rewritten.append(f"{rewrite.sheet} ({rewrite.destination})")
     ledger.acknowledge(plan.memory)
     blocked = _flush_before_seekers(messages, ledger, outcome)
     if not messages:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from automations import runner, scheduler, wiring
 from automations.apply import Outcome
@@ -141,7 +142,15 @@ def rehearse(
     sheets = MemoryStore((store or wiring.make_store(config)).read([spec.name for spec in specs]))
     journal = Journal.copy_in_memory(config.state_dir / "journal.sqlite3")
     try:
-        outcomes = runner.run(config, [], now, store=sheets, transport=RecordingTransport(), journal=journal)
+        outcomes = runner.run(
+            config,
+            [],
+            now,
+            store=sheets,
+            transport=RecordingTransport(),
+            journal=journal,
+            views=wiring.view_stand_ins(config),
+        )
         grids = sheets.read([spec.name for spec in specs])
         tables = {
             spec.key: bind(spec, grids[spec.name]) for spec in specs if grids[spec.name] and spec.reference
@@ -149,6 +158,26 @@ def rehearse(
         return outcomes, build(tables), journal.facts()
     finally:
         journal.close()
+
+
+def unopenable_views(config: Config, main: SheetStore) -> list[str]:
+    """Each advisor's view that a run could not write, said now rather than at the end of a run: a
+    Google spreadsheet not shared with the service account (or not found), a workbook that is not
+    one or is open in a spreadsheet program. A workbook not there yet is fine: the run makes it."""
+    try:
+        views = wiring.view_stores(config, main)
+    except PasserelleError as error:
+        return [str(error)]
+    name = wiring.sheet_names(config)["synthese"]
+    found = []
+    for email, view in views.items():
+        if config.sheets.backend == "workbook" and not Path(wiring.view_places(config)[email]).exists():
+            continue
+        try:
+            view.read([name])
+        except PasserelleError as error:
+            found.append(f"La vue de {email} ([advisor_views]) ne peut pas être ouverte : {error}")
+    return found
 
 
 def check(config: Config, now: datetime, store: SheetStore | None = None) -> Report:
@@ -166,10 +195,13 @@ def check(config: Config, now: datetime, store: SheetStore | None = None) -> Rep
     except PasserelleError as error:
         report.add(str(error))
     try:
+        store = store or wiring.make_store(config)
         outcomes, world, facts = rehearse(config, now, store)
     except PasserelleError as error:
         report.add(str(error))
         return report
+    for sentence in unopenable_views(config, store):
+        report.add(sentence)
     report.to_do = to_do(world, facts, now, wiring.settings(config))
     seen = set()
     for plan in outcomes:

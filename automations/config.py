@@ -50,6 +50,15 @@ ADDRESSES = Bound(
     lambda value: all("@" in address and " " not in address.strip() for address in value.values()),
     'une table nom = adresse email, par exemple { "Karim Benhamou" = "karim@exemple.fr" }',
 )
+ADVISOR_VIEWS = Bound(
+    lambda value: (
+        all("@" in mail and " " not in mail.strip() and place.strip() for mail, place in value.items())
+        and len({mail.strip().casefold() for mail in value}) == len(value)
+    ),
+    "une table adresse email de la conseillère ou du conseiller = classeur Google (adresse ou clé) ou "
+    "fichier .xlsx, une fois par adresse, par exemple "
+    '{ "sophie.legoff@agence.example" = "vues/sophie.xlsx" }',
+)
 POSITIVE = Bound(lambda value: value > 0, "strictement positif")
 HOST_NAME = Bound(
     lambda value: bool(value) and not any(c.isspace() for c in value), "un nom d'hôte non vide, sans espace"
@@ -204,6 +213,10 @@ class Config:
     answers: AnswersConfig = field(default_factory=AnswersConfig)
     followups: FollowUpConfig = field(default_factory=FollowUpConfig)
     checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
+    advisor_views: Annotated[dict[str, str], ADVISOR_VIEWS] = field(default_factory=dict)
+    """Advisor email → their own view of « Synthèse », restricted to their people: a Google spreadsheet
+    (URL or key) with the Google backend, a workbook file (relative to this file) with the workbook
+    backend. Rewritten by the summary job; read and written nowhere else."""
     schedule: dict[str, str] = field(default_factory=dict)
     """Job name → when `passerelle serve` runs it, overriding the job's default; the job names and
     rules are checked by automations/scheduler.py, which knows the jobs (this module must not)."""

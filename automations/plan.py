@@ -92,6 +92,23 @@ class Problem:
         return f"« {self.sheet} », ligne {self.row}" if self.row else f"« {self.sheet} »"
 
 
+@dataclass(frozen=True)
+class Rewrite:
+    """A sheet rewritten whole somewhere else than the run's sheets: an advisor's view of « Synthèse ».
+
+    It carries its own memory, like an email: what it acknowledges is committed only once this
+    destination was written, so a view that could not be written is written again by the next run
+    while the others, and the run's own sheets, are not held back by it."""
+
+    destination: str
+    """The advisor's email, as [advisor_views] names it (case-folded): the runner knows where it is."""
+    sheet: str
+    grid: Grid
+    chart: ChartSpec | None
+    look: Look | None
+    remember: tuple[Memo, ...] = ()
+
+
 @dataclass
 class Plan:
     job: str
@@ -108,3 +125,5 @@ class Plan:
     """Keys of emails left « À vérifier » that an advisor asked to send again (« Renvoyer »)."""
     replaced: list[tuple[str, Grid, ChartSpec | None, Look | None]] = field(default_factory=list)
     """Sheets Passerelle owns, rewritten whole (sheet name, grid, chart, how it reads as opened)."""
+    elsewhere: list[Rewrite] = field(default_factory=list)
+    """Sheets rewritten whole in another spreadsheet or workbook (per-advisor views)."""

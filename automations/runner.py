@@ -9,7 +9,7 @@ transport replaced by in-memory stand-ins that are never written back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -133,11 +133,13 @@ def run(
     transport: Transport | None = None,
     stop: Callable[[], bool] = lambda: False,
     journal: Journal | None = None,
+    views: Mapping[str, SheetStore] | None = None,
 ) -> list[Outcome]:
     """What each job did (or, for a dry run, would do), in the order of the registry.
 
     A dry run reads the real sheets and journal once, then works on copies and records emails in
     ``transport`` (a ``RecordingTransport`` when none is given); nothing real is written.
+    ``views``: each advisor's view by email ([advisor_views]); empty stand-ins for a dry run.
     """
     jobs = select(job_names)
     specs = wiring.specs(config)
@@ -150,12 +152,14 @@ def run(
         needed = [specs[key].name for key in dict.fromkeys(k for job in jobs for k in job.sheets)]
         needed = [name for name in needed if name not in {specs[key].name for key in CREATED}]
         created = [specs[key].layout() for key in CREATED]
+        if views is None:
+            views = wiring.view_stand_ins(config) if dry_run else wiring.view_stores(config, real_store)
         if dry_run:
             real_store = MemoryStore(real_store.read([*needed, *(layout.name for layout in created)]))
             transport = transport or RecordingTransport()
         book = journal or (Journal.copy_in_memory(journal_path) if dry_run else Journal(journal_path))
         sheets = _Sheets(BufferedStore(real_store, needed, created), specs)
-        ledger = Ledger(sheets.buffered, {spec.name: spec.layout() for spec in specs.values()}, book)
+        ledger = Ledger(sheets.buffered, {spec.name: spec.layout() for spec in specs.values()}, book, views)
         edges = Edges(
             ledger=ledger,
             transport=transport or wiring.make_transport(config),
@@ -219,6 +223,7 @@ def _finish(results: list[Outcome], ledger: Ledger, spec: SheetSpec, journal: Jo
     flushed = ledger.flush()
     if results:
         results[-1].unresolved.extend(flushed.unresolved)
+    ledger.publish()
 
 
 def preview(config: Config, job_name: str, now: datetime, out: Path) -> list[Path]:

@@ -28,6 +28,9 @@ class Settings:
     code_secret: bytes = b""
     names: Mapping[str, str] = field(default_factory=dict)
     """Sheet names by key, as configured: for sheets a job writes without reading them."""
+    advisor_views: Mapping[str, str] = field(default_factory=dict)
+    """Advisor email (case-folded) → where their view lives, as configured: the summary job needs the
+    emails to restrict « Synthèse », and the place to rewrite a view that moved."""
 
     @classmethod
     def of(cls, config: Config, code_secret: bytes, names: Mapping[str, str]) -> Settings:
@@ -40,6 +43,7 @@ class Settings:
             checkpoints=config.checkpoints,
             code_secret=code_secret,
             names=dict(names),
+            advisor_views={email.strip().casefold(): where for email, where in config.advisor_views.items()},
         )
 
     @property

@@ -50,6 +50,75 @@ def make_store(config: Config) -> SheetStore:
     return WorkbookStore(config.sheets.workbook)
 
 
+def view_places(config: Config) -> dict[str, str]:
+    """Each advisor's view, by case-folded email: as configured for Google (URL or key), as an
+    absolute path for a workbook (relative to the configuration file, like every path)."""
+    places = {}
+    for email, place in config.advisor_views.items():
+        if config.sheets.backend == "workbook":
+            place = str((config.path.parent / Path(place.strip()).expanduser()).resolve())
+        places[email.strip().casefold()] = place
+    return places
+
+
+def view_stores(config: Config, main: SheetStore) -> dict[str, SheetStore]:
+    """A store per advisor's view ([advisor_views]); for Google, through ``main``'s account when it is
+    a Google store (one client, one key file read), else through the key the configuration names.
+
+    A view in the run's own spreadsheet or workbook would overwrite « Synthèse » with one advisor's
+    part, or let one advisor read everyone's: refused, naming the view."""
+    places = view_places(config)
+    if not places:
+        return {}
+    if config.sheets.backend == "google":
+        from automations.sheets.google import GoogleSheetStore, spreadsheet_key, store_from_config
+
+        google = (
+            main if isinstance(main, GoogleSheetStore) else store_from_config(config, sheet_names(config))
+        )
+        configured = config.sheets.google
+        own = {spreadsheet_key(p) for p in (configured.spreadsheet, *configured.spreadsheets.values()) if p}
+        for email, place in places.items():
+            if spreadsheet_key(place) in own:
+                raise ConfigError(_own_place(config, email))
+        _one_each(config, {email: spreadsheet_key(place) for email, place in places.items()})
+        return {email: google.elsewhere(place) for email, place in places.items()}
+    from automations.sheets.workbook import WorkbookStore
+
+    for email, place in places.items():
+        if Path(place) == config.sheets.workbook:
+            raise ConfigError(_own_place(config, email))
+    _one_each(config, places)
+    return {email: WorkbookStore(Path(place), create=True) for email, place in places.items()}
+
+
+def _own_place(config: Config, email: str) -> str:
+    return (
+        f"{config.path} : advisor_views donne à {email} le classeur des feuilles de Passerelle : "
+        "la vue d'une conseillère ou d'un conseiller doit être un classeur à part, qui ne contient que "
+        "ses personnes."
+    )
+
+
+def _one_each(config: Config, places: dict[str, str]) -> None:
+    """Two advisors given one view would each read the other's people there."""
+    seen: dict[str, str] = {}
+    for email, place in places.items():
+        if place in seen:
+            raise ConfigError(
+                f"{config.path} : advisor_views donne le même classeur à {seen[place]} et à {email} : "
+                "chaque conseillère ou conseiller a sa propre vue, qui ne contient que ses personnes."
+            )
+        seen[place] = email
+
+
+def view_stand_ins(config: Config) -> dict[str, SheetStore]:
+    """Empty in-memory views, for a dry run or `check`: a view is rewritten whole, never read."""
+    from automations.sheets.memory import MemoryStore
+
+    return {email: MemoryStore() for email in view_places(config)}
+
+
 def make_transport(config: Config) -> Transport:
     if config.mail.transport == "smtp":
         from automations.mail.smtp import transport_from_config

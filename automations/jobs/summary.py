@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from automations.jobs.funnel import STAGE_LABELS, Standing, everyone, standing
-from automations.jobs.synthese import counts, people
+from automations.jobs.synthese import counts, people, views
 from automations.jobs.synthese.layout import Block, lay_out
 from automations.journal import JournalFacts
-from automations.plan import Plan
+from automations.plan import Plan, Rewrite
 from automations.settings import Settings
 from automations.values import CellValue, ChartSpec, Grid, Look
 from automations.world import World
@@ -29,17 +29,28 @@ CHART_TITLE = "Parcours des personnes orientées"
 
 
 def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
+    """« Synthèse », then each advisor's view ([advisor_views]), each rewritten only when what it
+    holds changed (a view also when it moved elsewhere)."""
     result = Plan("summary")
     population = [standing(world, facts, r) for r in everyone(world)]
-    grid, look, chart = synthese(world, population, now)
-    content = grid[1:]  # what changed, not when it was computed
-    fingerprint = hashlib.sha256(json.dumps([content, look, chart], default=str).encode()).hexdigest()
-    if facts.recalled(WRITTEN, "content") == fingerprint:
-        return result
     sheet = settings.names.get("synthese", "Synthèse")
-    result.replaced.append((sheet, grid, chart, look))
-    result.memory.append((WRITTEN, "content", fingerprint))
+    grid, look, chart = synthese(world, population, now)
+    fingerprint = _fingerprint(grid, look, chart)
+    if facts.recalled(WRITTEN, "content") != fingerprint:
+        result.replaced.append((sheet, grid, chart, look))
+        result.memory.append((WRITTEN, "content", fingerprint))
+    for email, mine in views.restrict(population, settings.advisor_views).items():
+        grid, look, chart = synthese(world, mine, now)
+        key = views.memory_key(email)
+        fingerprint = _fingerprint(grid, look, chart, settings.advisor_views[email])
+        if facts.recalled(WRITTEN, key) != fingerprint:
+            result.elsewhere.append(Rewrite(email, sheet, grid, chart, look, ((WRITTEN, key, fingerprint),)))
     return result
+
+
+def _fingerprint(grid: Grid, look: Look, chart: ChartSpec | None, *where: str) -> str:
+    content = grid[1:]  # what changed, not when it was computed
+    return hashlib.sha256(json.dumps([content, look, chart, *where], default=str).encode()).hexdigest()
 
 
 def synthese(

@@ -59,8 +59,11 @@ DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
 
 
 class WorkbookStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, create: bool = False) -> None:
+        """``create``: ``replace`` makes the file when it is missing (an advisor's view, which only
+        Passerelle writes); the main workbook is made by `passerelle setup`, never by a rewrite."""
         self.path = path
+        self.create = create
         self._book: Workbook | None = None
         self._identity: tuple[int, int, int] | None = None
         self._batched = False
@@ -171,7 +174,18 @@ class WorkbookStore:
     def replace(
         self, layout: SheetLayout, grid: Grid, chart: ChartSpec | None = None, look: Look | None = None
     ) -> None:
-        workbook = self._load()
+        if self.create and not self.path.exists():
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise SheetError(
+                    f"Le dossier de {self.path} ne peut pas être créé ({error.strerror or error}) : créez-le "
+                    "ou donnez à Passerelle le droit d'y écrire."
+                ) from None
+            workbook = openpyxl.Workbook()
+            workbook.remove(workbook.active)
+        else:
+            workbook = self._load()
         sheet = _fresh_sheet(workbook, layout.name)
         for r, row in enumerate(grid, start=1):
             for c, value in enumerate(row, start=1):

@@ -111,6 +111,16 @@ class GoogleSheetStore:
         self.retry = retry or Retry()
         self._books: dict[str, _Book] = {}
 
+    def elsewhere(self, spreadsheet: str) -> GoogleSheetStore:
+        """The same account and retry budget over another spreadsheet (an advisor's view): the key
+        file is read once, and a refusal names the same address to share with."""
+        return GoogleSheetStore(
+            self.client,
+            spreadsheet,
+            service_account_email="" if self.email == UNKNOWN_ACCOUNT else self.email,
+            retry=self.retry,
+        )
+
     # -- the protocol ------------------------------------------------------------------------
 
     def read(self, sheets: Sequence[str]) -> dict[str, Grid | None]:
