@@ -143,14 +143,16 @@ class Edges:
 def render_all(plan: Plan, edges: Edges, now: datetime) -> list[tuple[EmailOrder, Letter]]:
     """Every message of the plan, before the first is sent: a template error sends nothing.
 
-    Kept as bytes (``Letter``), ~8 KiB each, so a batch of 10,000 stays small."""
-    return [
-        (
-            order,
-            compose(order, edges.renderer.render(order.kind, order.context), edges.sender, now, edges.domain),
-        )
-        for order in plan.emails
-    ]
+    Kept as deflated bytes (``Letter``), each against the batch's first message of its kind, which
+    it nearly repeats: ~0.5 KiB an invitation instead of ~6.5 KiB, so 50,000 stay small."""
+    messages: list[tuple[EmailOrder, Letter]] = []
+    first: dict[str, bytes] = {}
+    for order in plan.emails:
+        rendered = edges.renderer.render(order.kind, order.context)
+        letter = compose(order, rendered, edges.sender, now, edges.domain, first.get(order.kind, b""))
+        first.setdefault(order.kind, letter.data)
+        messages.append((order, letter))
+    return messages
 
 
 def apply(plan: Plan, edges: Edges, now: datetime) -> Outcome:
