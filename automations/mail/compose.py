@@ -139,7 +139,10 @@ def _body(content: str | bytes) -> tuple[str, str]:
 
 
 def _part(content_type: str, content: str | bytes, *extra: str) -> str:
-    encoding, body = _body(content)
+    return _encoded(content_type, *_body(content), *extra)
+
+
+def _encoded(content_type: str, encoding: str, body: str, *extra: str) -> str:
     return CRLF.join(
         [f"Content-Type: {content_type}", f"Content-Transfer-Encoding: {encoding}", *extra, "", body]
     )
@@ -182,8 +185,10 @@ def compose(
             event = dataclasses.replace(event, attendee=order.to_address, attendee_name=order.to_name)
         calendar = ics(event, now)
         kind = f'text/calendar; charset="utf-8"; method="{method(event)}"'
-        parts.append(_part(kind, calendar))
-        attachment = _part(kind, calendar, 'Content-Disposition: attachment; filename="reunion.ics"')
+        encoding, content = _body(calendar)  # once for both parts
+        parts.append(_encoded(kind, encoding, content))
+        disposition = 'Content-Disposition: attachment; filename="reunion.ics"'
+        attachment = _encoded(kind, encoding, content, disposition)
         alternative = _multipart("alternative", f"{boundary}_a", parts)
         body = _multipart("mixed", f"{boundary}_m", [alternative.removesuffix(CRLF), attachment])
     data = (CRLF.join(headers) + CRLF + body).encode()
