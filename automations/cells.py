@@ -61,6 +61,11 @@ def text(value: CellValue) -> str:
     """A cell as one line of text: what people typed, without stray spaces or line breaks."""
     if value is None:
         return ""
+    if type(value) is str and value.isprintable() and "  " not in value:
+        # Most cells: no control character and no whitespace but single spaces (every other
+        # whitespace character is not printable), so only the ends can change. Two million calls
+        # a first run at 10,000 rows: the regular expressions below were 5 % of it.
+        return value.strip()
     if isinstance(value, bool):
         return "Oui" if value else "Non"
     if isinstance(value, float) and value.is_integer():

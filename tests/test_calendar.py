@@ -4,6 +4,7 @@ that writes it, and with ical.js when node is there."""
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import json
@@ -142,3 +143,27 @@ def test_ical_js_reads_the_same_event():
     assert read["method"] == "REQUEST" and read["uid"] == "R-1.P-7@ouvre-boites.example"
     assert read["sequence"] == 3 and read["start"] == "2027-07-01T14:00:00" and read["tz"] == "Europe/Paris"
     assert read["attendee"].lower() == "mailto:anais.peron@exemple.fr"
+
+
+def test_two_people_at_one_session_each_get_their_own_uid_sequence_and_attendee_in_one_valid_calendar():
+    """The session's lines are serialised once and shared: nothing of one person reaches another's."""
+    import icalendar
+
+    from automations.mail.calendar import ics
+
+    first = ics(dataclasses.replace(event(), attendee="anais.peron@exemple.fr", attendee_name="Anaïs"), NOW)
+    other = dataclasses.replace(
+        event(sequence=4), uid="R-1.P-8@ouvre-boites.example", attendee="zoe@exemple.fr", attendee_name="Zoé"
+    )
+    for data, uid, sequence, attendee in (
+        (first, "R-1.P-7@ouvre-boites.example", 0, "anais.peron@exemple.fr"),
+        (ics(other, NOW), "R-1.P-8@ouvre-boites.example", 4, "zoe@exemple.fr"),
+    ):
+        assert all(len(line) <= 75 for line in data.split(b"\r\n"))
+        (vevent,) = icalendar.Calendar.from_ical(data).walk("VEVENT")
+        assert str(vevent["UID"]) == uid and vevent["SEQUENCE"] == sequence
+        assert str(vevent["ATTENDEE"]).lower() == f"mailto:{attendee}"
+        assert vevent["SUMMARY"] == "Réunion d'information collective – L'Ouvre-Boîtes"
+        assert vevent.decoded("DTSTART") == datetime(2027, 7, 1, 14, 0, tzinfo=PARIS)
+        assert data.count(b"BEGIN:VEVENT") == data.count(b"UID:") == data.count(b"ATTENDEE") == 1
+        assert vobject.readOne(data.decode()).vevent.uid.value == uid

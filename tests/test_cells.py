@@ -4,7 +4,15 @@ from datetime import date, datetime, time
 
 import pytest
 
-from automations.cells import CellProblem, parse_count, parse_datetime, parse_email, parse_time, parse_yes_no
+from automations.cells import (
+    CellProblem,
+    parse_count,
+    parse_datetime,
+    parse_email,
+    parse_time,
+    parse_yes_no,
+    text,
+)
 
 
 @pytest.mark.parametrize(
@@ -130,3 +138,22 @@ def test_dates_written_in_words(cell):
 def test_a_date_time_typed_with_an_offset_is_read_in_paris_time():
     assert parse_datetime("2026-12-10T13:00+00:00") == datetime(2026, 12, 10, 14, 0)
     assert parse_datetime("2026-07-10T12:00Z") == datetime(2026, 7, 10, 14, 0)
+
+
+def test_text_takes_its_shortcut_only_where_the_full_cleaning_would_give_the_same():
+    """The shortcut trusts printable text to hold no control character and no whitespace but the
+    space: true of every code point. Then a few lines with spaces, tabs and no-break spaces."""
+    import re
+    import sys
+
+    control, spaces = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"), re.compile(r"\s")
+    printable = (chr(p) for p in range(sys.maxunicode + 1) if chr(p).isprintable())
+    assert [c for c in printable if c != " " and (spaces.match(c) or control.match(c))] == []
+    for value, line in [
+        ("  Zoé  ", "Zoé"),
+        ("Le  Goff", "Le Goff"),
+        ("Le\u00a0Goff\t", "Le Goff"),
+        ("D'Arcy\x07 ", "D'Arcy"),
+        ("a \u2009 b", "a b"),
+    ]:
+        assert text(value) == line

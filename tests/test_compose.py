@@ -65,3 +65,18 @@ def test_an_ordinary_name_is_kept_exactly():
     message = compose(order("Anaïs"), Rendered("S", "T\n", "<p>T</p>\n"), SENDER, datetime(2027, 6, 24), "x")
     received = email.message_from_bytes(message.data, policy=email.policy.default)
     assert received["To"].addresses[0].display_name == "Anaïs Péron"
+
+
+def test_a_letter_kept_against_another_of_its_batch_is_the_same_bytes_in_a_fraction_of_the_memory():
+    """A batch keeps each letter deflated against its first one of the same kind: the bytes handed
+    to the transport are exactly those composed, whatever the dictionary."""
+    now, text = datetime(2027, 6, 24), "Bonjour,\n" + "Votre réunion d'information collective.\n" * 40
+    rendered = Rendered("Invitation", text, f"<p>{text}</p>\n")
+    first = compose(order("Anaïs"), rendered, SENDER, now, "x")
+    alone = compose(order("Zoé"), rendered, SENDER, now, "x")
+    kept = compose(order("Zoé"), rendered, SENDER, now, "x", first.data)
+    assert kept.data == alone.data and kept == alone and b"Zo" in kept.data
+    assert len(kept._deflated) < len(alone._deflated) < len(alone.data) / 3
+    assert email.message_from_bytes(kept.data, policy=email.policy.default)["To"].addresses[0].username
+    with pytest.raises(AttributeError):
+        kept.key = "other"  # type: ignore[misc]

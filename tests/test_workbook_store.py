@@ -60,3 +60,31 @@ def test_replace_keeps_the_sheet_in_its_place_with_one_chart_and_its_column_widt
     assert [row for row in saved["Synthèse"].iter_rows(values_only=True)][1] == ("Orienté·es", 18)
     charts = [name for name in zipfile.ZipFile(path).namelist() if name.startswith("xl/charts/chart")]
     assert len(charts) == 1  # the previous run's chart is gone with its sheet
+
+
+def test_reading_a_sparse_sheet_adds_no_cell_to_the_workbook_and_keeps_formatted_and_merged_ones(tmp_path):
+    """openpyxl makes a cell wherever it is read: read, the sheet gave up the empty ones again, or
+    a 10,000-row sheet doubled in memory. A formatted empty cell and a merge are the person's: kept."""
+    from openpyxl.styles import PatternFill
+
+    path = tmp_path / "passerelle.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Orientations"
+    sheet["A1"], sheet["D1"], sheet["B3"], sheet["D40"] = "Référence", "Nom", "R1", "Alix"
+    sheet["C20"].fill = PatternFill("solid", fgColor="FFFF00")
+    sheet.merge_cells("A30:B31")
+    book.save(path)
+    store = WorkbookStore(path)
+    kept = openpyxl.load_workbook(path)["Orientations"]._cells.keys()  # private: only openpyxl knows
+
+    grid = store.read(["Orientations"])["Orientations"]
+    assert grid[0] == ["Référence", None, None, "Nom"] and grid[2][1] == "R1" and grid[39][3] == "Alix"
+    assert len(grid) == 40 and all(len(row) == 4 for row in grid)
+    assert store._book["Orientations"]._cells.keys() <= kept  # an empty merge anchor may go: never written
+    assert store.read(["Orientations"])["Orientations"] == grid
+    store.write(
+        {"Orientations": SheetLayout("Orientations", ("Référence", "Nom"), reference="Référence")}, []
+    )
+    saved = openpyxl.load_workbook(path)["Orientations"]
+    assert saved["C20"].fill.fgColor.rgb == "00FFFF00" and "A30:B31" in saved.merged_cells

@@ -63,6 +63,7 @@ class Renderer:
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
             keep_trailing_newline=True,
             extensions=[StandaloneTags],
+            auto_reload=False,  # a run renders with the templates it started with, and no stat per email
         )
 
     def compile_all(self) -> None:

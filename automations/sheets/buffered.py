@@ -11,7 +11,6 @@ sheets.
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import Mapping, Sequence
 
 from automations.sheets.base import SheetStore
@@ -27,7 +26,8 @@ class BufferedStore:
         grids = store.read(names)
         self.read_already = set(names)
         self.missing = [layout for layout in create if grids[layout.name] is None]
-        self.memory = MemoryStore(grids)
+        self.memory = MemoryStore()
+        self._take(grids)
         self.memory.ensure(self.missing)
         self.layouts: dict[str, SheetLayout] = {}
         self.patches: list[CellPatch] = []
@@ -44,7 +44,7 @@ class BufferedStore:
 
     def read(self, sheets: Sequence[str]) -> dict[str, Grid | None]:
         self._read_once(sheets)
-        return self.memory.read(sheets)
+        return {name: _rows(self.memory.grids.get(name)) for name in sheets}
 
     def write(
         self,
@@ -69,7 +69,7 @@ class BufferedStore:
         self.memory.replace(layout, grid, chart, look)
         self.versions[layout.name] = self.versions.get(layout.name, 0) + 1
         self.read_already.add(layout.name)
-        self.replaced[layout.name] = (layout, copy.deepcopy(grid), chart, look)
+        self.replaced[layout.name] = (layout, _rows(grid), chart, look)
 
     def flush(self) -> WriteResult:
         """Everything the jobs wrote, in one batch per spreadsheet; then the rewritten sheets.
@@ -100,5 +100,18 @@ class BufferedStore:
         """Sheets not read yet come from the real store, once."""
         unread = [name for name in dict.fromkeys(sheets) if name not in self.read_already]
         if unread:
-            self.memory.load(self.store.read(unread))
+            self._take(self.store.read(unread))
             self.read_already.update(unread)
+
+    def _take(self, grids: Mapping[str, Grid | None]) -> None:
+        """Grids the real store just read, copied into the working copy (``None``: no such sheet)."""
+        for name, grid in grids.items():
+            if grid is None:
+                self.memory.grids.pop(name, None)
+            else:
+                self.memory.grids[name] = [list(row) for row in grid]
+
+
+def _rows(grid: Grid | None) -> Grid | None:
+    """A copy of the grid's lists (cell values are immutable: they are shared)."""
+    return None if grid is None else [list(row) for row in grid]
