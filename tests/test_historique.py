@@ -54,6 +54,8 @@ def test_a_stage_and_a_date_typed_over_are_both_kept_dated(project):
     ]
     [row] = project.rows("Suivi")
     assert row["Mis à jour le"] == second and row["Étape"] == "CESA signé"
+    journeys = [r[7] for r in project.grid("Synthèse") if r and r[0] == person]
+    assert journeys == ["CAPE 15/03/2027 (d'abord 10/12/2026) · CESA (date non renseignée)"], "both dates"
 
 
 def test_a_presence_corrected_is_kept_and_each_session_is_its_own_column(project):

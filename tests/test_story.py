@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import email
 import email.policy
+import itertools
+import statistics
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from babel.dates import format_date
 
 from automations import config as config_module
 from automations import demo, runner, story
@@ -254,3 +257,59 @@ def test_every_email_of_the_story_reads_with_no_word_running_into_the_next(walk)
             found += [f"{path.name}: {fault}" for fault in faults(part)]
     assert not found, found
     assert {"invitation", "liste_attente", "rappel", "relance_absent", "suite_presence"} <= kinds
+
+
+def block(store: SheetStore, header: str) -> dict[str, list]:
+    """A block of « Synthèse » found by its header row: first cell → the other cells, to the blank row."""
+    rows = [list(r) for r in store.read(["Synthèse"])["Synthèse"]]
+    start = next(i for i, r in enumerate(rows) if r and r[0] == header) + 1
+    found = {}
+    for r in rows[start:]:
+        if not r or r[0] in (None, ""):
+            break
+        found[str(r[0])] = r[1:]
+    return found
+
+
+def test_synthese_cohorts_exits_and_delays_are_the_storys_own(walk):
+    """Worked out from what the story does: who was referred when, who came, who signed, started,
+    left and why, on which days (story.py and demo.py)."""
+    referred = {i: (START - timedelta(days=30 - i)).date() for i in range(len(demo.SEEKERS))}
+    session = demo.session_day(START)
+    present = [i for i in EVERYONE_BUT_NON if i not in story.ABSENT]
+    entered = {*story.CAPE, *story.CESA, story.EXIT}
+    cesa, started = {*story.CESA, story.LATER_CESA}, set(story.STARTED)
+    exits = {story.EXIT: "Emploi salarié", story.CREATED_ELSEWHERE: "Création hors coopérative"}
+    store = walk[-1]
+
+    reasons = block(store, "Motif de sortie")
+    assert {k: v[0] for k, v in reasons.items() if v[0]} == dict(Counter(exits.values()))
+
+    cape_day = (START + timedelta(days=20)).date()
+    delays = block(store, "Étape du parcours")
+    assert delays["De l'orientation à la réunion"][:2] == [
+        statistics.median((session - referred[i]).days for i in present),
+        len(present),
+    ]
+    assert delays["De la réunion au CAPE"][:2] == [(cape_day - session).days, len(entered)]
+    assert delays["Du CAPE au démarrage de l'activité"][:2] == [
+        statistics.median(day - 20 for day, _ in story.STARTED.values()),
+        len(started),
+    ]
+
+    cohorts = block(store, "Mois d'orientation")
+    for month, members in itertools.groupby(
+        sorted(referred, key=referred.get), key=lambda i: referred[i].month
+    ):
+        people = set(members)
+        label = format_date(date(2026, month, 1), "MMMM y", locale="fr_FR")
+        assert cohorts[label][:8] == [
+            len(people),
+            len(people & set(present)),
+            len(people & entered),
+            len(people & cesa),
+            len(people & started),
+            len((people & entered) - set(exits)),
+            len(people & set(exits)),
+            sum(1 for i in people & set(exits) if exits[i] == "Emploi salarié"),
+        ], label

@@ -23,7 +23,7 @@ from automations.settings import Settings
 from automations.values import CellValue, ChartSpec, Grid, Look
 from automations.world import World
 
-SHEETS = ("orientations", "reunions", "presences", "suivi")
+SHEETS = ("orientations", "reunions", "presences", "suivi", "historique")
 WRITTEN = "summary"
 CHART_TITLE = "Parcours des personnes orientées"
 
