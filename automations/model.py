@@ -58,8 +58,7 @@ class Referral:
     @property
     def key(self) -> RowKey:
         """How every write to this row finds it, before and after its Référence is written."""
-        row = self.row
-        return RowKey(row.text("reference") or None, row.fingerprint, self.reference, row.occurrence)
+        return self.row.key(assigned=self.reference)
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,10 @@ class Row:
     def text(self, key: str) -> str:
         return text(self.cells.get(key))
 
-    def key(self, reference_key: str = "reference") -> RowKey:
-        return RowKey(self.text(reference_key) or None, self.fingerprint, occurrence=self.occurrence)
+    def key(self, reference_key: str = "reference", assigned: str | None = None) -> RowKey:
+        """``assigned``: the Référence this run gives a row that has none, which finds it once written."""
+        reference = self.text(reference_key) or None
+        return RowKey(reference, self.fingerprint, assigned, occurrence=self.occurrence)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from automations.model import Session
 from automations.plan import Plan, Problem
 from automations.settings import Settings
 from automations.tracking import Presence, presence_reference
-from automations.values import CellPatch, RowKey
+from automations.values import CellPatch
 from automations.world import World
 
 SHEETS = ("orientations", "reunions", "presences")
@@ -101,7 +101,7 @@ def identify(plan: Plan, world: World, p: Presence) -> None:
         _state(plan, world, p, why, problem=True)
         return
     spec, reference = world.spec("presences"), presence_reference(r.reference, s.reference)
-    key = RowKey(None, p.row.fingerprint, reference, p.row.occurrence)  # found before and after
+    key = p.row.key(assigned=reference)  # found before and after the Référence is written
     values = {"reference": reference, "session": s.reference, "date": s.starts.date(), "etat": None}
     plan.patches += [CellPatch(spec.name, key, spec.label(k), v) for k, v in values.items()]
 
@@ -116,10 +116,7 @@ def _session(world: World, p: Presence) -> Session | None:
 
 
 def _day(value: cells.CellValue) -> date | None:
-    try:
-        return cells.parse_date(value)
-    except cells.CellProblem:
-        return None
+    return cells.or_none(cells.parse_date, value)
 
 
 def _cell(world: World, p: Presence, key: str, value: cells.CellValue) -> CellPatch:

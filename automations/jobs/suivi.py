@@ -24,7 +24,7 @@ from automations.plan import Plan, Problem
 from automations.schema import STAFF_COLUMNS
 from automations.settings import Settings
 from automations.tracking import FollowUp
-from automations.values import CellPatch, CellValue, RowKey
+from automations.values import CellPatch, CellValue
 from automations.world import World
 
 SHEETS = ("orientations", "reunions", "presences", "suivi", "historique")
@@ -84,12 +84,7 @@ def check_rows(plan: Plan, world: World) -> None:
             if r is None or r.reference in world.followup_of:
                 said.append(matching.unknown(sheet) if r is None else _twice(world, r.reference))
             else:
-                key = RowKey(None, f.row.fingerprint, r.reference, f.row.occurrence)  # found before and after
-                plan.patches.append(
-                    CellPatch(
-                        world.spec("suivi").name, key, world.spec("suivi").label("reference"), r.reference
-                    )
-                )
+                plan.patches.append(_cell(world, f, "reference", r.reference, assigned=r.reference))
         elif f.reference in first:
             said.append(f"Doublon de la ligne {first[f.reference]} : gardez une seule ligne par personne")
         elif f.reference not in listed:
@@ -106,9 +101,9 @@ def _twice(world: World, reference: str) -> str:
     return f"Cette personne a déjà sa ligne (ligne {line}) : complétez-la plutôt"
 
 
-def _cell(world: World, f: FollowUp, key: str, value: CellValue) -> CellPatch:
+def _cell(world: World, f: FollowUp, key: str, value: CellValue, assigned: str | None = None) -> CellPatch:
     spec = world.spec("suivi")
-    return CellPatch(spec.name, f.row.key(), spec.label(key), value)
+    return CellPatch(spec.name, f.row.key(assigned=assigned), spec.label(key), value)
 
 
 def stamp_changes(plan: Plan, world: World, facts: JournalFacts, now: datetime, log: Log) -> None:
