@@ -209,20 +209,20 @@ def wait(plan: Plan, given: Given, pacing: Pacing, r: Referral) -> None:
     person was just told a new date will come."""
     world = given.world
     entry = next(iter(given.facts.of(WAITING, r.reference)[-1:]), None)
+    sent_before = entry if entry is not None and entry.status == SENT else None
     if entry is not None and entry.status == PENDING:
         rows.report(plan, world, r, unconfirmed(entry.updated_at))
     elif r.status.endswith(journey.NEW_DATE_FOLLOWS):
         return  # the cancellation or the absence email said so, and « État » still does
-    elif entry is not None and entry.status == SENT:
-        since = journey.waiting_since(given.facts, r) or entry.updated_at
-        plan.patches.extend(rows.status(world, r, waiting_status(since.date())))
-    elif pacing.may_email(r):
+    elif sent_before is None and pacing.may_email(r):
         status = waiting_status(given.now.date())
         plan.patches.extend(rows.reference(world, r))
         pacing.mark(r)
         plan.emails.append(
             seeker_email(world, given.settings, r, WAITING, None, [rows.patch(world, r, "etat", status)])
         )
-    else:  # told tomorrow (one email a day); the sheet says it today
-        since = journey.waiting_since(given.facts, r) or given.now
+    else:  # told already, or tomorrow (one email a day): the sheet says it today
+        since = journey.waiting_since(given.facts, r) or (
+            sent_before.updated_at if sent_before else given.now
+        )
         plan.patches.extend(rows.status(world, r, waiting_status(since.date())))
