@@ -9,11 +9,12 @@ the world as a run at the same instant would leave it (the run itself on stand-i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from automations import french
-from automations.jobs import journey
-from automations.jobs.after_session import not_expected
+from automations.jobs.after_session import due_nudge, unmarked
+from automations.jobs.alerts import stranded
+from automations.jobs.given import Given
 from automations.jobs.states import state_of
 from automations.journal import JournalFacts
 from automations.settings import Settings
@@ -49,36 +50,29 @@ def to_do(world: World, facts: JournalFacts, now: datetime, settings: Settings) 
                 f"{where} : un envoi a été interrompu ; demandez à la personne si l'email est arrivé, "
                 "sinon choisissez « Renvoyer » dans « Action »."
             )
-    found.cooperative += _waiting(world, facts, now, settings) + _unmarked(world, facts, now, settings)
+    found.cooperative += _waiting(world, facts, now, settings) + _unmarked(Given(world, facts, now, settings))
     return found
 
 
 def _waiting(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> list[str]:
-    earliest = now + timedelta(days=settings.invitations.min_notice_days)
-    since = [s for r in world.people.values() if (s := journey.waiting_since(facts, r))]
-    if not since or world.taken().first_free(earliest) is not None:
+    since = [day for day, _ in stranded(world, facts, now, settings)]
+    if not since:
         return []
     return [
         f"{french.people(len(since))} {'attendent' if len(since) > 1 else 'attend'} une place depuis le "
-        f"{french.day(min(since), year=False)} et aucune réunion n'en propose : ajoutez une réunion "
+        f"{french.day(since[0], year=False)} et aucune réunion n'en propose : ajoutez une réunion "
         f"dans « {world.spec('reunions').name} »."
     ]
 
 
-def _unmarked(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> list[str]:
+def _unmarked(given: Given) -> list[str]:
+    world = given.world
     if world.table("presences") is None:
         return []
-    late = now - timedelta(days=settings.followups.nudge_days)
-    empty: dict[str, int] = {}
-    for p in world.presences:
-        s, r = world.by_reference.get(p.session), world.people.get(p.person)
-        if s is None or r is None or s.cancelled or s.starts is None or s.starts > late:
-            continue
-        if not p.row.text("presence") and not r.purged and not not_expected(facts, r, s):
-            empty[s.reference] = empty.get(s.reference, 0) + 1
     sheet = world.spec("presences").name
     return [
-        f"Réunion du {french.day(world.by_reference[ref].starts, year=False)} : la présence de "
-        f"{french.people(n)} n'est pas notée dans « {sheet} » (Présent·e, Absent·e ou Excusé·e)."
-        for ref, n in empty.items()
+        f"Réunion du {french.day(s.starts, year=False)} : la présence de "
+        f"{french.people(len(rows))} n'est pas notée dans « {sheet} » (Présent·e, Absent·e ou Excusé·e)."
+        for reference, rows in unmarked(given).items()
+        if due_nudge(given, s := world.by_reference[reference])
     ]

@@ -6,6 +6,7 @@ see in their own sheet what followed their mark."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 from automations import french
@@ -30,29 +31,42 @@ def nudge_context(session: dict, rows_: list[dict], link: str, sheet: str) -> di
     return {"reunion": session, "lignes": rows_, "lien_presences": link, "feuille": sheet}
 
 
-def follow(plan: Plan, given: Given) -> None:
-    world, now = given.world, given.now
-    taken, pacing = world.taken(), Pacing(given.facts, now)
-    unfilled: dict[str, list[Presence]] = {}
+def held(given: Given) -> Iterator[tuple[Presence, Referral, Session]]:
+    """The « Présences » rows of sessions that took place, with their person and session."""
+    world = given.world
     for p in world.presences:
         s, r = world.by_reference.get(p.session), world.people.get(p.person)
-        if (
-            s is None
-            or r is None
-            or r.purged
-            or s.cancelled
-            or s.starts is None
-            or now < (s.ends or s.starts)
-        ):
+        if s is None or r is None or r.purged or s.cancelled or s.starts is None:
             continue
+        if given.now >= (s.ends or s.starts):
+            yield p, r, s
+
+
+def unmarked(given: Given) -> dict[str, list[Presence]]:
+    """Per session that took place, the rows staff still have to mark (by its Référence)."""
+    found: dict[str, list[Presence]] = {}
+    for p, r, s in held(given):
+        if not p.row.text("presence") and not not_expected(given.facts, r, s):
+            found.setdefault(s.reference, []).append(p)
+    return found
+
+
+def due_nudge(given: Given, s: Session) -> bool:
+    """Staff are reminded of empty presences this many days after the session."""
+    return given.now >= s.starts + timedelta(days=given.settings.followups.nudge_days)
+
+
+def follow(plan: Plan, given: Given) -> None:
+    taken, pacing = given.world.taken(), Pacing(given.facts, given.now)
+    for p, r, s in held(given):
         if p.presence == "Présent·e":
             thank(plan, given, pacing, r, s, p)
         elif p.presence in ("Absent·e", "Excusé·e"):
             reinvite(plan, given, taken, pacing, r, s, p)
-        elif not p.row.text("presence") and not not_expected(given.facts, r, s):
-            unfilled.setdefault(s.reference, []).append(p)
-    for reference, waiting in unfilled.items():
-        nudge(plan, given, world.by_reference[reference], waiting)
+    for reference, waiting in unmarked(given).items():
+        s = given.world.by_reference[reference]
+        if due_nudge(given, s):
+            nudge(plan, given, s, waiting)
 
 
 def not_expected(facts: JournalFacts, r: Referral, s: Session) -> str:
@@ -154,8 +168,6 @@ def reinvite(
 
 def nudge(plan: Plan, given: Given, s: Session, waiting: list[Presence]) -> None:
     settings = given.settings
-    if given.now < s.starts + timedelta(days=settings.followups.nudge_days):
-        return
     people = [{"nom_complet": p.full_name or p.reference, "ligne": p.row.number} for p in waiting]
     context = nudge_context(
         session_context(s, settings.cooperative.email),

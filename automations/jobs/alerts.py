@@ -11,6 +11,7 @@ from automations import french
 from automations.jobs import journey
 from automations.jobs.orders import staff_email
 from automations.journal import JournalFacts
+from automations.model import Referral
 from automations.plan import Plan
 from automations.settings import Settings
 from automations.world import World
@@ -24,20 +25,22 @@ def alert_context(people: list[dict[str, str]], since: str, sheet: str) -> dict[
     return {"personnes": people, "depuis": since, "feuille": sheet}
 
 
-def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
-    result = Plan("alerts")
+def stranded(
+    world: World, facts: JournalFacts, now: datetime, settings: Settings
+) -> list[tuple[datetime, Referral]]:
+    """Who waits for a seat, longest first, when no session open to invitations has one (else nobody:
+    the invitations job takes care of them)."""
     earliest = now + timedelta(days=settings.invitations.min_notice_days)
     if world.taken().first_free(earliest) is not None:
-        return result
+        return []
+    waiting = ((journey.waiting_since(facts, r), r) for r in world.people.values())
+    return sorted(((since, r) for since, r in waiting if since), key=lambda item: item[0])
+
+
+def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
+    result = Plan("alerts")
     limit = now - timedelta(days=settings.invitations.waiting_alert_days)
-    waiting = sorted(
-        (
-            (since, r)
-            for r in world.people.values()
-            if (since := journey.waiting_since(facts, r)) and since <= limit
-        ),
-        key=lambda item: item[0],
-    )
+    waiting = [(since, r) for since, r in stranded(world, facts, now, settings) if since <= limit]
     if not waiting:
         return result
     people = [{"nom_complet": r.full_name, "depuis": f"{since:%d/%m/%Y}"} for since, r in waiting]
