@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 from automations import cells
 from automations.jobs.historique import Log
-from automations.jobs.orders import normalise_code, person_code, seeker_email, staff_email
+from automations.jobs.orders import normalise_code, people_by_code, person_code, seeker_email, staff_email
 from automations.jobs.pacing import Pacing
 from automations.journal import PENDING, SENT, JournalFacts
 from automations.model import Referral
@@ -204,10 +204,11 @@ def answers(plan: Plan, world: World, facts: JournalFacts, settings: Settings, l
     if table is None or not ({"comment", "demarree"} & table.present):
         return
     spec = table.spec
-    by_code = {person_code(settings.code_secret, ref): ref for ref in world.people}
+    by_code = people_by_code(world, settings.code_secret)
     latest: dict[str, datetime] = {}
     for row in table:
-        person = by_code.get(normalise_code(row.text("code")))
+        found = by_code.get(normalise_code(row.text("code")))
+        person = found.reference if found else None
         at = cells.or_none(cells.parse_datetime, row["horodateur"])
         said = [(spec.label(k), row.text(k)) for k in ("comment", "demarree") if row.text(k)]
         if person is None or at is None or not said or world.people[person].purged:

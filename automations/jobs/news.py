@@ -15,7 +15,7 @@ from automations import cells, french
 from automations.jobs import journey
 from automations.jobs.funnel import Standing
 from automations.jobs.given import Given
-from automations.jobs.orders import normalise_code, person_code
+from automations.jobs.orders import normalise_code, people_by_code
 from automations.jobs.states import state_of
 from automations.model import Referral
 from automations.tracking import FollowUp
@@ -33,16 +33,17 @@ def _iso(day: date | datetime | None) -> str:
     return day.isoformat() if day else ""
 
 
-def checkpoint_answers(world: World, secret: str) -> dict[str, str]:
+def checkpoint_answers(world: World, secret: bytes) -> dict[str, str]:
     """Each person's latest answer to « comment ça va » (« Réponses »), as the digest words it."""
     table = world.table("reponses")
     if table is None or "comment" not in table.present:
         return {}
-    by_code = {person_code(secret, ref): ref for ref in world.people}
+    by_code = people_by_code(world, secret)
     latest: dict[str, tuple[datetime, str]] = {}
     for row in table:
+        found = by_code.get(normalise_code(row.text("code")))
         person, at = (
-            by_code.get(normalise_code(row.text("code"))),
+            found.reference if found else None,
             cells.or_none(cells.parse_datetime, row["horodateur"]),
         )
         if person and at and row.text("comment") and (person not in latest or at >= latest[person][0]):

@@ -29,6 +29,11 @@ def person_code(secret: bytes, person: str) -> str:
     return "-".join(letters[i : i + 4] for i in range(0, 12, 4))
 
 
+def people_by_code(world: World, secret: bytes) -> dict[str, Referral]:
+    """Who answered, by the Code a form answer carries (« Réponses » never holds a Référence)."""
+    return {person_code(secret, ref): r for ref, r in world.people.items()}
+
+
 def normalise_code(text: str) -> str:
     plain = "".join(ch for ch in text.upper() if ch.isalnum())
     return "-".join(plain[i : i + 4] for i in range(0, len(plain), 4))

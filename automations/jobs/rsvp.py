@@ -11,7 +11,7 @@ from datetime import datetime
 
 from automations import cells, french
 from automations.jobs import rows
-from automations.jobs.orders import normalise_code, person_code
+from automations.jobs.orders import normalise_code, people_by_code
 from automations.journal import JournalFacts
 from automations.model import Referral, parse_answer, withdrawn
 from automations.plan import Plan, Problem
@@ -50,7 +50,7 @@ def _said(r: Referral) -> str | None:
 
 def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -> Plan:
     result = Plan("rsvp")
-    by_code = {person_code(settings.code_secret, ref): r for ref, r in world.people.items()}
+    by_code = people_by_code(world, settings.code_secret)
     changed = set()
     for code, (at, answer, number) in latest_answers(result, world).items():
         r = by_code.get(code)
