@@ -151,13 +151,16 @@ def rehearse(
             journal=journal,
             views=wiring.view_stand_ins(config),
         )
-        grids = sheets.read([spec.name for spec in specs])
-        tables = {
-            spec.key: bind(spec, grids[spec.name]) for spec in specs if grids[spec.name] and spec.reference
-        }
-        return outcomes, build(tables), journal.facts()
+        return outcomes, world_from(config, sheets), journal.facts()
     finally:
         journal.close()
+
+
+def world_from(config: Config, store: SheetStore) -> World:
+    """The world as a job reads it, from the sheets of people and sessions the store holds now."""
+    specs = [spec for spec in wiring.specs(config).values() if spec.reference]
+    grids = store.read([spec.name for spec in specs])
+    return build({spec.key: bind(spec, grids[spec.name]) for spec in specs if grids[spec.name]})
 
 
 def unopenable_views(config: Config, main: SheetStore) -> list[str]:

@@ -20,13 +20,10 @@ from pathlib import Path
 import pytest
 
 from automations import config as config_module
-from automations import wiring
-from automations.check import check
+from automations.check import check, world_from
 from automations.jobs.states import FINAL, STATES, state_of
 from automations.journal import Journal
 from automations.sheets.base import SheetStore
-from automations.tables import bind
-from automations.world import build
 from tests.conftest import NOW, ORIENTATIONS, Project, referral, session
 
 pytestmark = pytest.mark.backends("workbook")
@@ -55,12 +52,7 @@ def sent(project: Project, seen: set[str]) -> Counter:
 
 def states_in(config: config_module.Config, store: SheetStore, now: datetime) -> dict[int, tuple[str, str]]:
     """Row index of « Orientations » → (state key, « État »), read as the jobs read the world."""
-    specs = wiring.specs(config)
-    wanted = [
-        spec for key, spec in specs.items() if key in ("orientations", "reunions", "presences", "suivi")
-    ]
-    grids = store.read([spec.name for spec in wanted])
-    world = build({spec.key: bind(spec, grids[spec.name]) for spec in wanted if grids[spec.name]})
+    world = world_from(config, store)
     journal = Journal(config.state_dir / "journal.sqlite3")
     try:
         facts = journal.facts()
