@@ -36,6 +36,11 @@ def folded(words: str) -> str:
     return _ascii(words.casefold()).replace("·", "")
 
 
+def loose(words: str) -> str:
+    """« Karim  BENHAMOU » is « karim benhamou »: names typed by hand, matched loosely."""
+    return " ".join(folded(words).split())
+
+
 def _ascii(word: str) -> str:
     """décembre → decembre: month names typed without accents."""
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()

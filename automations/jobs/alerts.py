@@ -9,7 +9,7 @@ from typing import Any
 
 from automations import french
 from automations.jobs import journey
-from automations.jobs.orders import staff_email
+from automations.jobs.orders import staff_email, week_of
 from automations.journal import JournalFacts
 from automations.model import Referral
 from automations.plan import Plan
@@ -45,7 +45,7 @@ def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -
         return result
     people = [{"nom_complet": r.full_name, "depuis": f"{since:%d/%m/%Y}"} for since, r in waiting]
     context = alert_context(people, french.day(waiting[0][0]), world.spec("reunions").name)
-    week = "{}-W{:02d}".format(*now.isocalendar()[:2])
+    week = week_of(now)
     coop = settings.cooperative.email
     result.emails.append(
         staff_email(settings, ALERT, coop, "cooperative", week, context, settings.cooperative.name)

@@ -29,7 +29,14 @@ from urllib.parse import urlencode
 
 from automations import cells
 from automations.jobs.historique import Log
-from automations.jobs.orders import normalise_code, people_by_code, person_code, seeker_email, staff_email
+from automations.jobs.orders import (
+    normalise_code,
+    people_by_code,
+    person_code,
+    seeker_email,
+    staff_email,
+    week_of,
+)
 from automations.jobs.pacing import Pacing
 from automations.journal import PENDING, SENT, JournalFacts
 from automations.model import Referral
@@ -127,13 +134,8 @@ def recipient(settings: Settings, f: FollowUp) -> str:
             return cells.parse_email(written)
         except cells.CellProblem:
             pass
-    known = {_name(name): address for name, address in settings.checkpoints.accompagnateurs.items()}
-    return known.get(_name(written), settings.cooperative.email)
-
-
-def _name(name: str) -> str:
-    """« Karim BENHAMOU » is « karim benhamou »: names typed by hand, matched loosely."""
-    return " ".join(cells.folded(name).split())
+    known = {cells.loose(name): address for name, address in settings.checkpoints.accompagnateurs.items()}
+    return known.get(cells.loose(written), settings.cooperative.email)
 
 
 def remind(
@@ -144,7 +146,7 @@ def remind(
     now: datetime,
     late: dict[str, list[tuple[FollowUp, Point]]],
 ) -> None:
-    week = "{}-W{:02d}".format(*now.isocalendar()[:2])
+    week = week_of(now)
     sheet = world.spec("suivi").name
     for address, rows in sorted(late.items()):
         person = f"accompagnement-{address}"

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from automations.jobs.funnel import STAGE_LABELS, Standing, by_name, counts, standings
 from automations.jobs.given import Given
 from automations.jobs.news import Standings, changes, checkpoint_answers, snapshot, standings_of
-from automations.jobs.orders import staff_email
+from automations.jobs.orders import staff_email, week_of
 from automations.journal import JournalFacts
 from automations.plan import EmailOrder, Plan
 from automations.settings import Settings
@@ -49,7 +49,7 @@ def plan(world: World, facts: JournalFacts, now: datetime, settings: Settings) -
     start = week_start(now, settings)
     if now < start or start <= datetime.fromisoformat(since):
         return result
-    week = "{}-W{:02d}".format(*now.isocalendar()[:2])
+    week = week_of(now)
     by_advisor: dict[str, list[Standing]] = {}
     for p in standings(world, facts):
         if p.referral.advisor_email:

@@ -13,7 +13,7 @@ from automations.world import World
 
 
 def folded_name(first: str, last: str) -> str:
-    return " ".join(cells.folded(f"{first} {last}").split())
+    return cells.loose(f"{first} {last}")
 
 
 def named(world: World, first: str, last: str) -> Referral | None:

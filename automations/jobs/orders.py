@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -131,6 +132,11 @@ def seeker_email(
         event=event,
         remember=tuple(remember),
     )
+
+
+def week_of(now: datetime) -> str:
+    """« 2026-W49 »: the key of an email sent at most once a week (digest, alert, checkpoint)."""
+    return "{}-W{:02d}".format(*now.isocalendar()[:2])
 
 
 def staff_email(
