@@ -228,6 +228,9 @@ def measure(mode: str, folder: Path) -> tuple[float, int]:
 
 
 def scale(size: int, repeat: int, work: Path) -> dict[str, tuple[float, int]]:
+    """Copies are left in ``work`` until every size is measured: deleting one attempt's 10,000
+    outbox files made the file system slow to create the next attempt's (ext4 scans the inodes it
+    freed seconds ago), which timed the benchmark's own clean-up, not Passerelle."""
     pristine = make_project(work / f"pristine-{size}", size)
     samples: dict[str, list[tuple[float, int]]] = {k: [] for k in ("first", "bare0", "idle", "bare1")}
     for attempt in range(repeat):
@@ -237,8 +240,6 @@ def scale(size: int, repeat: int, work: Path) -> dict[str, tuple[float, int]]:
         samples["first"].append(measure("first", copy))
         samples["bare1"].append(measure("bare", copy))
         samples["idle"].append(measure("idle", copy))
-        shutil.rmtree(copy)
-    shutil.rmtree(pristine)
     return {
         key: (statistics.median(s for s, _ in values), max(m for _, m in values))
         for key, values in samples.items()
