@@ -7,8 +7,10 @@
   what a digest reported) are committed together, in one journal transaction. The cells that
   record it ("Invitation envoyée le", "État") are then queued like any other cell write; if they
   never reach the sheet, the next run finds the email "sent" in the journal and writes the cells
-  again instead of sending again. A "pending" record found later means nobody knows whether the
-  email left: it is reported « À vérifier », never re-sent blindly.
+  again instead of sending again. A "pending" record found later means a run stopped mid-send: the
+  outbox's file tells whether the email left (``Journal.confirm``, at the start of the next run);
+  over SMTP nobody knows, so it is reported « À vérifier », never re-sent blindly. To the outbox,
+  emails are journaled by chunks (``CHUNK``): one commit before their handovers, one after.
 - *Cell writes, new rows and rewritten sheets* go to the run's working copy of the sheets (so each
   job sees what the previous ones did) and are flushed to the real sheets; the memory that
   acknowledges them (``Plan.memory``: an answer applied, a change stamped, « Synthèse » written)
@@ -39,7 +41,7 @@ from datetime import datetime
 from email.headerregistry import Address
 
 from automations.errors import PasserelleError, TransportError
-from automations.journal import DEFERRED, PENDING, REFUSED, RESEND, SENT, Journal
+from automations.journal import DEFERRED, PENDING, REFUSED, RESEND, SENT, Entry, Handover, Journal
 from automations.mail.base import DeliveryDeferred, DeliveryRefused, DeliveryUncertain, Letter, Transport
 from automations.mail.compose import compose
 from automations.mail.render import Renderer
@@ -181,6 +183,11 @@ class Edges:
     """Asked between two emails: a stop request (SIGTERM, Ctrl-C) lets the email in flight finish."""
 
 
+CHUNK = 200
+"""Emails journaled in one commit before and one after their handover, to a transport that can tell
+afterwards which it took (the outbox); one at a time otherwise (SMTP), see ``automations.journal``."""
+
+
 def render_all(plan: Plan, edges: Edges, now: datetime) -> list[tuple[EmailOrder, Letter]]:
     """Every message of the plan, before the first is sent: a template error sends nothing.
 
@@ -218,15 +225,10 @@ def apply(plan: Plan, edges: Edges, now: datetime) -> Outcome:
     patches: list[CellPatch] = []
     try:
         with edges.transport:
-            for full, message in messages:
+            for chunk in _chunks(messages, CHUNK if edges.transport.idempotent else 1):
                 if edges.stop():
                     break
-                order = _kept(full)
-                if order.row is not None and order.row in blocked:
-                    outcome.held.append(order)
-                    continue
-                patches.extend(_send_one(order, message, edges, now, outcome))
-                keys.append(order.key)
+                _send_chunk(chunk, blocked, edges, now, outcome, keys, patches)
     finally:  # even when the transport failed half-way: what was sent is recorded
         _record(outcome, ledger.record(keys, patches), patches, ())
     return outcome
@@ -260,12 +262,58 @@ def _status(order: EmailOrder, text: str) -> list[CellPatch]:
     return [CellPatch(order.sheet, order.row, order.status_column, text)]
 
 
-def _send_one(
-    order: EmailOrder, message: Letter, edges: Edges, now: datetime, outcome: Outcome
-) -> list[CellPatch]:
-    """Journal, hand over, journal: returns the cells that record what happened."""
-    journal = edges.journal
-    known = journal.entry(order.key)
+def _chunks(messages: list, size: int) -> Iterable[list]:
+    return (messages[start : start + size] for start in range(0, len(messages), size))
+
+
+def _send_chunk(
+    chunk: list[tuple[EmailOrder, Letter]],
+    blocked: set,
+    edges: Edges,
+    now: datetime,
+    outcome: Outcome,
+    keys: list[str],
+    patches: list[CellPatch],
+) -> None:
+    """Journal the chunk "pending" in one commit, hand each over, journal the sent ones "sent" in
+    one commit; ``keys`` and ``patches`` get the emails whose cells are to be written."""
+    due: list[tuple[EmailOrder, Letter, Entry | None]] = []
+    for full, message in chunk:
+        order, known = _kept(full), edges.journal.entry(full.key)
+        if order.row is not None and order.row in blocked:
+            outcome.held.append(order)
+        elif (cells := _known(order, known, outcome)) is not None:
+            patches.extend(cells)
+            keys.append(order.key)
+        else:
+            due.append((order, message, known))
+    idempotent = edges.transport.idempotent
+    handovers = [
+        Handover(o.key, o.kind, o.person, o.session, o.to_address, o.remember, patches_to_json(o.on_sent))
+        for o, _, _ in due
+    ]
+    edges.journal.pending(handovers, now, durable=not idempotent, provable=idempotent)
+    sent: list[EmailOrder] = []
+    try:
+        for number, (order, message, _) in enumerate(due):
+            if edges.stop():  # the rest was journaled but never handed over: as it was before
+                return edges.journal.withdraw([(o.key, known) for o, _, known in due[number:]])
+            try:
+                failed = _hand_over(order, message, edges, now, outcome)
+            except TransportError:
+                edges.journal.withdraw([(o.key, known) for o, _, known in due[number + 1 :]])
+                raise
+            if failed is None:
+                sent.append(order)
+            patches.extend(failed or ())
+            keys.append(order.key)
+    finally:
+        edges.journal.sent([order.key for order in sent], now)
+        patches.extend(cell for order in sent for cell in order.on_sent)
+
+
+def _known(order: EmailOrder, known: Entry | None, outcome: Outcome) -> list[CellPatch] | None:
+    """The cells of an email the journal already knows about, which is not handed over again."""
     if known and known.status == SENT:
         outcome.repaired.append(order)  # the sheet lost a write: record the sending, never send again
         return list(order.on_sent)
@@ -274,8 +322,15 @@ def _send_one(
         return _status(order, unconfirmed(known.updated_at))
     if known and known.status == REFUSED and known.recipient == order.to_address:
         return _status(order, f"Adresse refusée par le serveur : {known.detail}")
-    durable = not getattr(edges.transport, "idempotent", False)  # see automations.journal
-    journal.pending(order.key, order.kind, order.person, order.session, order.to_address, now, durable)
+    return None
+
+
+def _hand_over(
+    order: EmailOrder, message: Letter, edges: Edges, now: datetime, outcome: Outcome
+) -> list[CellPatch] | None:
+    """Hand one journaled email over: None once taken (its cells come with "sent"), else the cells
+    that record why not."""
+    journal = edges.journal
     try:
         edges.transport.send(message)
     except DeliveryDeferred as error:
@@ -292,6 +347,5 @@ def _send_one(
     except TransportError as error:
         journal.settle(order.key, DEFERRED, now, str(error))  # surely not taken: due again next run
         raise
-    journal.sent(order.key, now, order.remember, patches_to_json(order.on_sent))
     outcome.sent.append(order)
-    return list(order.on_sent)
+    return None

@@ -1,37 +1,46 @@
 """The send journal: what was handed to the mail transport, so nothing is ever sent twice.
 
-SQLite in the state folder. An entry is written "pending" before the message is handed over and
-"sent" after the transport confirms; a pending entry found later means a run stopped mid-send and
-nobody can tell whether the email left, so it is never re-sent blindly. With "sent" come, in the
-same transaction, the memory the email carries and the cells that record it in the sheets; those
-cells stay "unlanded" until a sheet write carrying them succeeded, and the next run writes them
-again if it did not. Besides, the journal keeps Passerelle's memory: what it last saw or said.
+SQLite in the state folder. An entry is written "pending" before the message is handed over,
+with what the email will carry once it left ("staged": the memory of what it told, the cells that
+record it), and "sent" after the transport confirms; the staged memory and cells are then
+committed in the same transaction, the cells as "unlanded" until a sheet write carrying them
+succeeded (the next run writes them again if it did not). Besides, the journal keeps Passerelle's
+memory: what it last saw or said.
 
-**Durability: one fsync per email over SMTP, none per email to the outbox.** A committed SQLite
-transaction survives the death of its process (SIGKILL) whatever ``synchronous`` says: it sits in
-the WAL file, in the kernel's cache, before ``COMMIT`` returns. An fsync only matters against a
-power cut or a kernel crash, so the journal is in WAL mode with ``synchronous=NORMAL`` (a commit
-writes the WAL without waiting for the disk) and pays an fsync only where a power cut could make
-an email leave twice:
+**A pending entry found later** means a run stopped mid-send. Over SMTP nobody can tell whether
+the email left, so it is never re-sent blindly (« À vérifier »). The outbox can tell: its file,
+named after the key and renamed into place whole, is its own proof of delivery, so ``confirm``
+records an email whose file is there as sent (at the time it was handed over, with what it staged)
+and makes one whose file is not there due again.
 
-- *"pending" before an SMTP handover* (``pending(durable=True)``): once the server has the message,
-  nothing but this record stops the next run from sending it again, so it is on the disk (WAL
-  fsynced, and with it every earlier commit) before DATA starts;
-- *"pending" before an outbox handover* needs no fsync: the outbox is idempotent (one file per
-  key, atomically renamed into place), so handing the same message over twice still leaves one
-  email; the outbox makes its files durable once per batch (``OutboxTransport.__exit__``);
-- *"sent"* needs none either: should a power cut undo it, "pending" remains (« À vérifier »,
-  never re-sent) over SMTP, and the outbox's file is rewritten in place.
+**Durability: one fsync per email over SMTP; for the outbox, two commits per 200 emails and no
+fsync per email.** A committed SQLite transaction survives the death of its process (SIGKILL)
+whatever ``synchronous`` says: it sits in the WAL file, in the kernel's cache, before ``COMMIT``
+returns. An fsync only matters against a power cut or a kernel crash, so the journal is in WAL
+mode with ``synchronous=NORMAL`` (a commit writes the WAL without waiting for the disk) and pays
+an fsync only where a power cut could make an email leave twice:
 
-``Journal._transaction`` still groups what must be one commit ("sent", its memory and its cells).
+- *"pending" before an SMTP handover* (``pending(durable=True)``), one email at a time: once the
+  server has the message, nothing but this record stops the next run from sending it again, so it
+  is on the disk (WAL fsynced, and with it every earlier commit) before DATA starts;
+- *"pending" before outbox handovers* is one commit for a chunk of emails (``apply.CHUNK``), with
+  no fsync: the outbox is idempotent (one file per key, atomically renamed into place), so handing
+  the same message over twice still leaves one email; it makes its files durable once per batch
+  (``OutboxTransport.__exit__``), and "sent" is one commit for the chunk afterwards;
+- *"sent"* needs no fsync either: should a power cut undo it, "pending" remains (« À vérifier »,
+  never re-sent) over SMTP, and the outbox's file settles it.
+
+``Journal._transaction`` groups what must be one commit (a chunk's "pending", and "sent" with its
+memory and its cells).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -58,6 +67,12 @@ CREATE TABLE IF NOT EXISTS unlanded (
     key TEXT PRIMARY KEY,
     cells TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS staged (
+    key TEXT PRIMARY KEY,
+    memory TEXT NOT NULL,
+    cells TEXT NOT NULL,
+    provable INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS memory (
     namespace TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -65,6 +80,20 @@ CREATE TABLE IF NOT EXISTS memory (
     PRIMARY KEY (namespace, key)
 );
 """
+
+
+@dataclass(frozen=True)
+class Handover:
+    """An email about to be handed over, with what it carries once it is known to have left: the
+    memory it commits (what it told) and its cells (JSON), staged with its "pending" record."""
+
+    key: str
+    kind: str
+    person: str
+    session: str
+    recipient: str
+    memory: Sequence[tuple[str, str, str]] = ()
+    cells: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +132,7 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+        self._facts: tuple[int, JournalFacts] | None = None
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.chmod(f"{path}{suffix}", 0o600)
@@ -118,7 +148,7 @@ class Journal:
             finally:
                 source.close()
         journal = cls.__new__(cls)
-        journal._db = copy
+        journal._db, journal._facts = copy, None
         journal._db.executescript(_SCHEMA)
         return journal
 
@@ -169,44 +199,87 @@ class Journal:
             (key, kind, person, session, recipient, status, attempt, at.isoformat(), detail),
         )
 
-    def pending(
-        self,
-        key: str,
-        kind: str,
-        person: str,
-        session: str,
-        recipient: str,
-        at: datetime,
-        durable: bool = True,
-    ) -> None:
-        """Before the handover; ``durable``: on the disk before returning (see the module docstring)."""
-        if not durable:
-            self._record(key, kind, person, session, recipient, PENDING, at, attempt=1)
+    def pending(self, handovers: Sequence[Handover], at: datetime, durable: bool, provable: bool) -> None:
+        """Before these emails are handed over, in one commit; ``durable``: on the disk before
+        returning; ``provable``: the transport can tell later whether each was handed over (see the
+        module docstring)."""
+        if not handovers:
             return
-        self._db.execute("PRAGMA synchronous=FULL")
+        if durable:
+            self._db.execute("PRAGMA synchronous=FULL")
         try:
-            self._record(key, kind, person, session, recipient, PENDING, at, attempt=1)
+            with self._transaction():
+                for h in handovers:
+                    self._record(h.key, h.kind, h.person, h.session, h.recipient, PENDING, at, attempt=1)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO staged (key, memory, cells, provable) VALUES (?, ?, ?, ?)",
+                    [(h.key, json.dumps(list(h.memory)), h.cells, provable) for h in handovers],
+                )
         finally:
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            if durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
 
     def settle(self, key: str, status: str, at: datetime, detail: str = "") -> None:
-        self._db.execute(
-            "UPDATE emails SET status=?, updated_at=?, detail=? WHERE key=?",
-            (status, at.isoformat(), detail, key),
-        )
-
-    def sent(
-        self, key: str, at: datetime, memory: Iterable[tuple[str, str, str]] = (), cells: str = ""
-    ) -> None:
-        """The transport took the email: its record, what it told and the cells still to write
-        are committed together."""
+        """Not sent (deferred, refused, or sent again on request): what it would have carried is void."""
         with self._transaction():
             self._db.execute(
-                "UPDATE emails SET status=?, updated_at=?, detail='' WHERE key=?", (SENT, at.isoformat(), key)
+                "UPDATE emails SET status=?, updated_at=?, detail=? WHERE key=?",
+                (status, at.isoformat(), detail, key),
             )
-            self._upsert(memory)
-            if cells:
-                self._db.execute("INSERT OR REPLACE INTO unlanded (key, cells) VALUES (?, ?)", (key, cells))
+            self._db.execute("DELETE FROM staged WHERE key=?", (key,))
+
+    def sent(self, keys: Sequence[str], at: datetime) -> None:
+        """The transport took these emails: their records, what they told and the cells still to
+        write are committed together."""
+        if not keys:
+            return
+        with self._transaction():
+            self._promote(keys, at)
+
+    def withdraw(self, previous: Sequence[tuple[str, Entry | None]]) -> None:
+        """Emails journaled "pending" but never handed over (the run stopped, or the transport is
+        gone): each entry back as it was before, or none if there was none."""
+        with self._transaction():
+            for key, entry in previous:
+                self._db.execute("DELETE FROM staged WHERE key=?", (key,))
+                if entry is None:
+                    self._db.execute("DELETE FROM emails WHERE key=?", (key,))
+                    continue
+                at = entry.updated_at.isoformat()
+                self._db.execute(
+                    "UPDATE emails SET recipient=?, status=?, attempts=?, updated_at=?, detail=? WHERE key=?",
+                    (entry.recipient, entry.status, entry.attempts, at, entry.detail, key),
+                )
+
+    def _promote(self, keys: Sequence[str], at: datetime) -> None:
+        memory, cells = [], []
+        for key in keys:
+            staged = self._db.execute("SELECT memory, cells FROM staged WHERE key=?", (key,))
+            for remembered, landing in staged:
+                memory += [tuple(item) for item in json.loads(remembered)]
+                cells += [(key, landing)] if landing else []
+        self._db.executemany(
+            "UPDATE emails SET status=?, updated_at=?, detail='' WHERE key=?",
+            [(SENT, at.isoformat(), key) for key in keys],
+        )
+        self._upsert(memory)
+        self._db.executemany("INSERT OR REPLACE INTO unlanded (key, cells) VALUES (?, ?)", cells)
+        self._db.executemany("DELETE FROM staged WHERE key=?", [(key,) for key in keys])
+
+    def confirm(self, delivered: Callable[[str], bool | None], now: datetime) -> None:
+        """Settle the emails a stopped run left "pending" with a transport that can tell: handed over
+        (the outbox holds its file) is sent, at the time it left; never handed over is due again."""
+        unsure = self._db.execute(
+            "SELECT e.key, e.updated_at FROM emails e JOIN staged s ON s.key = e.key "
+            "WHERE e.status = ? AND s.provable",
+            (PENDING,),
+        ).fetchall()
+        for key, handed in unsure:
+            answer = delivered(key)
+            if answer:
+                self.sent([key], datetime.fromisoformat(handed))
+            elif answer is not None:
+                self.settle(key, DEFERRED, now)
 
     def unlanded(self) -> dict[str, str]:
         """The cells of sent emails that no sheet write has carried yet, by email key."""
@@ -235,8 +308,14 @@ class Journal:
         )
 
     def facts(self) -> JournalFacts:
-        """A snapshot for planning: what was sent and what was remembered, as of now."""
-        return JournalFacts(self.entries(), self.memory())
+        """A snapshot for planning: what was sent and what was remembered, as of now.
+
+        The same snapshot while nothing was written since (``total_changes`` counts every row this
+        connection changed, and only one run holds the journal): most jobs of a run change nothing
+        in it, and reading 10,000 entries again for each took half a second."""
+        if self._facts is None or self._facts[0] != self._db.total_changes:
+            self._facts = (self._db.total_changes, JournalFacts(self.entries(), self.memory()))
+        return self._facts[1]
 
     def erase_recipients(self, people: Iterable[str]) -> None:
         """Purge: keep that an email went (never twice), forget to which address and why it failed."""

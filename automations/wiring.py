@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from email.headerregistry import Address
 from pathlib import Path
 
@@ -125,6 +126,14 @@ def make_transport(config: Config) -> Transport:
 
         return transport_from_config(config)
     return OutboxTransport(config.mail.outbox)
+
+
+def delivery_proof(config: Config) -> Callable[[str], bool | None]:
+    """What the configured transport can tell of an email handed over, without connecting: a dry
+    run asks it as the real run will."""
+    if config.mail.transport == "smtp":
+        return lambda key: None
+    return OutboxTransport(config.mail.outbox).delivered
 
 
 def bundled_templates() -> Path:

@@ -82,11 +82,11 @@ class FaultyStore:
 
 @dataclass
 class FaultyTransport:
-    """Hands messages to a real transport; ``delivered`` keeps every key it took, run after run."""
+    """Hands messages to a real transport; ``taken`` keeps every key it took, run after run."""
 
     transport: Transport
     fuse: Fuse
-    delivered: list[tuple[str, str]] = field(default_factory=list)
+    taken: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def idempotent(self) -> bool:
@@ -99,10 +99,13 @@ class FaultyTransport:
     def __exit__(self, *exc) -> None:
         self.transport.__exit__(*exc)
 
+    def delivered(self, key: str) -> bool | None:
+        return self.transport.delivered(key)
+
     def send(self, message) -> str:
         self.fuse.tick("before an email", lambda: TransportError("Le serveur SMTP ne répond plus (test)."))
         where = self.transport.send(message)
-        self.delivered.append((message.key, message.recipients[0]))
+        self.taken.append((message.key, message.recipients[0]))
         self.fuse.tick("after an email", lambda: DeliveryUncertain("connexion perdue (test)"))
         return where
 
@@ -115,7 +118,7 @@ class FaultyJournal:
 
     def __getattr__(self, name: str):
         found = getattr(self.journal, name)
-        if name not in ("pending", "settle", "sent", "remember", "landed"):
+        if name not in ("pending", "settle", "sent", "confirm", "remember", "landed"):
             return found
 
         def recorded(*args, **kwargs):

@@ -13,8 +13,10 @@ from automations import config as config_module
 from automations import wiring
 from automations.errors import SheetError
 from automations.jobs.orders import person_code
+from automations.journal import SENT, Journal
 from automations.mail.outbox import OutboxTransport
 from tests.conftest import NOW, referral, session
+from tests.faults import FaultyTransport, Fuse, Killed
 from tests.test_loop_jobs import answers_sheet, kinds
 
 pytestmark = pytest.mark.backends("workbook", "google")
@@ -116,3 +118,19 @@ def test_a_dry_run_shows_what_the_real_run_then_does_job_after_job(project):
 
     assert seen(dry) == seen(real)
     assert [o.rows_added for o in dry if o.job == "presences"] == [3]
+
+
+def test_an_outbox_email_whose_run_died_before_its_sent_record_is_known_by_its_file(project):
+    """The outbox's key-named file is its own proof of delivery: no « À vérifier » for it, no
+    second copy, and what it told is remembered as if the run had not stopped."""
+    project.create([referral(n) for n in range(3)], [session("A", 7, 5)])
+    dying = FaultyTransport(OutboxTransport(project.outbox), Fuse(at=4))  # after the second email
+    with pytest.raises(Killed):
+        project.run(transport=dying)
+    assert len(dying.taken) == 2
+    project.run(now=NOW + timedelta(minutes=15))
+    assert sorted(kinds(project)) == [("invitation", f"personne{n:02d}@exemple.fr") for n in range(3)]
+    assert [row["État"][:9] for row in project.rows()] == ["Invité·e "] * 3
+    journal = Journal(project.root / "state" / "journal.sqlite3")
+    assert {entry.status for entry in journal.entries()} == {SENT}
+    journal.close()

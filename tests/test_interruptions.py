@@ -103,7 +103,7 @@ class Play:
             "sheets": sheets,
             "journal": [e for e in emails if kept(e[0])],
             "memory": [m for m in memory if kept(m[1])],
-            "delivered": sorted({d for d in self.transport.delivered if kept(d[0])}),
+            "delivered": sorted({d for d in self.transport.taken if kept(d[0])}),
         }
 
 
@@ -131,7 +131,7 @@ def test_a_run_interrupted_at_any_instant_ends_as_an_uninterrupted_one(project, 
         fuse = Fuse(at, mode)
         interrupted.story(step, fuse)
         tried[fuse.blown.split()[-1]] += 1
-        twice = [key for key, n in Counter(interrupted.transport.delivered).items() if n > 1]
+        twice = [key for key, n in Counter(interrupted.transport.taken).items() if n > 1]
         assert not twice, f"{fuse.blown} (boundary {at}): sent twice {twice}"
         excluded = interrupted.unconfirmed
         assert interrupted.state(excluded) == baseline.state(excluded), f"{fuse.blown} (boundary {at})"

@@ -6,7 +6,7 @@ import os
 import stat
 from datetime import datetime
 
-from automations.journal import Journal
+from automations.journal import Handover, Journal
 
 
 def mode(path) -> int:
@@ -17,7 +17,12 @@ def test_the_journal_and_its_wal_files_are_readable_by_their_owner_only(tmp_path
     previous = os.umask(0o022)  # the usual umask, which made the files world-readable
     try:
         journal = Journal(tmp_path / "state" / "journal.sqlite3")
-        journal.pending("k", "invitation", "P-1", "R-1", "anais.peron@exemple.fr", datetime(2027, 6, 24))
+        journal.pending(
+            [Handover("k", "invitation", "P-1", "R-1", "anais.peron@exemple.fr")],
+            datetime(2027, 6, 24),
+            durable=True,
+            provable=False,
+        )
         files = sorted(p.name for p in (tmp_path / "state").iterdir())
         assert files == ["journal.sqlite3", "journal.sqlite3-shm", "journal.sqlite3-wal"]
         assert {name: mode(tmp_path / "state" / name) for name in files} == dict.fromkeys(files, 0o600)

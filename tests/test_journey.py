@@ -110,11 +110,12 @@ def test_two_declines_ask_the_advisor_to_recontact_and_reinviter_starts_again(pr
 
 
 def test_renvoyer_sends_again_an_email_left_a_verifier(project, tmp_path):
-    from automations.journal import PENDING, Journal
+    from automations.journal import PENDING, Handover, Journal
 
     project.create([referral(1)], [session("A", 7, 5)])
     journal = Journal(project.root / "state" / "journal.sqlite3")
-    journal.pending("invitation|OR-X|A", "invitation", "OR-X", "A", "personne01@exemple.fr", NOW)
+    left = Handover("invitation|OR-X|A", "invitation", "OR-X", "A", "personne01@exemple.fr")
+    journal.pending([left], NOW, durable=True, provable=False)  # handed to an SMTP server
     journal.close()
     project.set("Orientations", 0, "Référence", "OR-X")
     project.run()

@@ -4,6 +4,7 @@ sleeps instantly; failures that do not stop the others; the locks; SIGTERM and C
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import shutil
@@ -489,3 +490,18 @@ def test_serve_refuses_a_second_instance_and_stops_cleanly_on_a_signal(demo_conf
     assert f"{signum.name} received: finishing the email in progress, then stopping" in lines[-2]
     assert lines[-1].endswith("INFO passerelle serve stopped")
     assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("outcome", ["done", "failed"])
+def test_a_run_leaves_the_process_collecting_garbage_as_before(project, outcome):
+    """A run collects cycles less often (it holds millions of objects); the service's process, which
+    lives for months, gets its own thresholds back after each run, even one that failed."""
+    project.create([referral(0)], [session("A", 7, 5)])
+    before = gc.get_threshold()
+    if outcome == "failed":
+        project.workbook.write_bytes(b"not a workbook")
+        with pytest.raises(SheetError):
+            project.run("invitations")
+    else:
+        assert project.run("invitations")[0].sent
+    assert gc.get_threshold() == before

@@ -120,6 +120,12 @@ class Transport(Protocol):
         """Hand one message over; return where it went (file path, server answer) for the log."""
         ...
 
+    def delivered(self, key: str) -> bool | None:
+        """Whether the message of this key was handed over, for a transport that can tell afterwards
+        (the outbox: its file is there); None for one that cannot (an SMTP server keeps no trace
+        Passerelle could ask for)."""
+        ...
+
 
 class Connectionless:
     """For transports with no connection to open or close around a batch (a folder, a list)."""

@@ -2,9 +2,10 @@
 
 Any mail client opens these files. The file name comes from the message's idempotency key, and
 the file is written atomically, so a message handed over twice can never appear twice: the outbox
-is *idempotent*, which is why the journal need not fsync "pending" before handing a message here
-(see ``automations.journal``). Files are not fsynced one by one (2 ms each, most of a run's time at
-10,000 messages): leaving the batch flushes them to the disk at once.
+is *idempotent*, which is why the journal need not fsync "pending" before handing a message here,
+and the file is the message's proof of delivery after a stopped run (see ``automations.journal``).
+Files are not fsynced one by one (2 ms each, most of a run's time at 10,000 messages): leaving the
+batch flushes them to the disk at once.
 """
 
 from __future__ import annotations
@@ -37,13 +38,20 @@ class OutboxTransport(Connectionless):
 
     def send(self, letter: Letter) -> str:
         """A failure is a TransportError: the file surely is not there, so the email is due again."""
-        target = self.folder / f"{_UNSAFE.sub('_', letter.key).strip('_')}.eml"
+        target = self._file(letter.key)
         try:
             _write(target, letter.data)
         except OSError as error:
             raise self._unusable(error) from None
         self._written = True
         return str(target)
+
+    def delivered(self, key: str) -> bool:
+        """Its file is its proof: renamed into place whole, or not there at all."""
+        return self._file(key).exists()
+
+    def _file(self, key: str) -> Path:
+        return self.folder / f"{_UNSAFE.sub('_', key).strip('_')}.eml"
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -60,6 +60,10 @@ class SmtpTransport:
     idempotent = False
     """A message handed over twice is delivered twice: "pending" must be durable first."""
 
+    def delivered(self, key: str) -> None:
+        """A server keeps no trace to ask: an email left "pending" stays « À vérifier »."""
+        return None
+
     def __init__(
         self,
         config: SmtpConfig,
