@@ -314,6 +314,7 @@ class Journal:
         connection changed, and only one run holds the journal): most jobs of a run change nothing
         in it, and reading 10,000 entries again for each took half a second."""
         if self._facts is None or self._facts[0] != self._db.total_changes:
+            self._facts = None  # one snapshot in memory at a time: 50,000 entries weigh tens of MiB
             self._facts = (self._db.total_changes, JournalFacts(self.entries(), self.memory()))
         return self._facts[1]
 
