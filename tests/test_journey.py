@@ -91,6 +91,38 @@ def test_cloturer_closes_the_referral_frees_the_seat_and_no_email_follows(projec
     assert kinds(project, before) == [("rappel", "personne02@exemple.fr")]
 
 
+@pytest.mark.parametrize("change", ["moved", "cancelled"])
+def test_cloturer_set_as_the_session_changes_closes_without_telling_of_the_change(project, change):
+    project.create([referral(1)], [session("A", 7, 5)])
+    project.run()
+    project.set("Réunions", 0, *(("Heure de début", "15:30") if change == "moved" else ("Annulée", "Oui")))
+    project.set("Orientations", 0, "Action", "Clôturer")
+    before = {p.name for p in project.outbox.glob("*.eml")}
+    project.run(now=NOW + timedelta(hours=1))
+    project.run(now=NOW + timedelta(hours=1, minutes=15))
+    assert kinds(project, before) == []
+    assert project.rows()[0]["État"].startswith("Clôturé·e par son·sa conseiller·ère")
+
+
+def test_after_reinviter_an_earlier_invitation_is_never_taken_back_nor_its_session_offered(project):
+    """Found by the property test: the run after « Réinviter » took the invitation to the session
+    the person had given up (its seat since given to another) for one the sheet had lost."""
+    project.create([referral(1), referral(2)], [session("A", 7, 1)])
+    project.run()
+    project.set("Orientations", 0, "Réponse", "Plus intéressé·e")
+    project.run(now=NOW + timedelta(hours=1))
+    assert project.rows()[1]["Session"] == "A", "the seat went to the next person"
+    project.set("Orientations", 0, "Action", "Réinviter")
+    for later in (2, 3, 26):
+        project.run(now=NOW + timedelta(hours=later))
+        assert project.rows()[0]["Session"] is None
+        assert project.rows()[0]["État"].startswith(("Réinvitation demandée", "Liste d'attente"))
+    project.insert_rows("Réunions", 1, [session("B", 14, 5)])
+    project.run(now=NOW + timedelta(days=2))
+    assert project.rows()[0]["Session"] == "B"
+    assert kinds(project).count(("invitation", "personne01@exemple.fr")) == 2
+
+
 def test_two_declines_ask_the_advisor_to_recontact_and_reinviter_starts_again(project):
     sessions = [session("A", 7, 5), session("B", 14, 5), session("C", 21, 5)]
     project.create([referral(1)], sessions)

@@ -76,7 +76,7 @@ def report_sessions(plan: Plan, given: Given) -> None:
 def announce_changes(plan: Plan, given: Given, s: Session) -> None:
     if s.problems or s.starts is None:
         return
-    invitees = [r for r in given.world.assigned(s) if r.invited_on]
+    invitees = [r for r in given.world.assigned(s) if r.invited_on and not queue.closing(given, r)]
     for r in invitees:
         if s.cancelled:
             cancel(plan, given, r, s)
@@ -136,7 +136,7 @@ def cancel(plan: Plan, given: Given, r: Referral, s: Session) -> None:
 def recovered(plan: Plan, given: Given, taken: Seats, candidate: Candidate) -> bool:
     """Whether the journal knows an invitation the sheet lost: then it is repaired, never resent."""
     r = candidate.referral
-    history = [e for e in given.facts.of(INVITATION, r.reference) if e.status in (SENT, PENDING)]
+    history = [e for e in journey.holding(given.facts, r.reference)[0] if e.status in (SENT, PENDING)]
     latest = None if candidate.fresh or not history else history[-1]
     offered = latest and given.world.by_reference.get(_session_of(latest))
     if offered and not offered.cancelled and offered.reference not in candidate.excluded:

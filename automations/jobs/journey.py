@@ -10,13 +10,15 @@ goes in ``Plan.memory``, committed once those cells have landed.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, datetime
 
-from automations.journal import SENT, JournalFacts
+from automations.journal import SENT, Entry, JournalFacts
 from automations.model import Referral
 from automations.plan import Memo
 
 DECLINED, MISSED, CLOSED, ACTION = "declined", "missed", "closed", "action"
+SUPERSEDED = "superseded"
 NEW_DATE_FOLLOWS = ("une nouvelle invitation va suivre", "sera invité·e à la prochaine réunion")
 """How « État » ends after an email that already told the person a new date will come (« annulation »,
 « relance_absent » with no session yet): the waiting list need not tell them again."""
@@ -34,9 +36,21 @@ def adding(facts: JournalFacts, kind: str, person: str, session: str) -> Memo:
     return (kind, person, json.dumps([*known, session] if session not in known else known))
 
 
-def forgetting(person: str) -> list[Memo]:
-    """An advisor re-invites: declines and absences start again from zero, the referral reopens."""
-    return [(DECLINED, person, "[]"), (MISSED, person, "[]"), (CLOSED, person, "")]
+def forgetting(person: str, invitations: Iterable[str]) -> list[Memo]:
+    """An advisor re-invites: declines and absences start again from zero, the referral reopens,
+    and the invitations sent so far (their keys) no longer hold, in this run and every later one:
+    their sessions are never offered again, and none is taken for one the sheet lost."""
+    superseded = (SUPERSEDED, person, json.dumps(sorted(invitations)))
+    return [(DECLINED, person, "[]"), (MISSED, person, "[]"), (CLOSED, person, ""), superseded]
+
+
+def holding(facts: JournalFacts, person: str) -> tuple[list[Entry], list[Entry]]:
+    """The person's invitations: (those that hold, those an advisor's « Réinviter » superseded)."""
+    superseded = set(json.loads(facts.recalled(SUPERSEDED, person) or "[]"))
+    holds: tuple[list[Entry], list[Entry]] = ([], [])
+    for e in facts.of("invitation", person):
+        holds[e.key in superseded].append(e)
+    return holds
 
 
 def to_recontact(facts: JournalFacts, person: str) -> bool:

@@ -20,6 +20,7 @@ from automations.values import CellPatch
 
 RECONTACT = "A décliné ou manqué deux réunions : à recontacter par son·sa conseiller·ère"
 REQUEUED = ("session", "invitation", "rappel", "reponse")
+CLOSE = "Clôturer"
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ def _triage(plan: Plan, given: Given, r: Referral) -> Candidate | None:
     return None if r.session else Candidate(r, excluded)
 
 
+def closing(given: Given, r: Referral) -> bool:
+    """The advisor asked « Clôturer » and this run honours it: no news of the session goes first."""
+    return r.action == CLOSE and journey.action_seen(given.facts, r.reference) != CLOSE
+
+
 def _known_address(given: Given, r: Referral) -> Referral:
     """A row without its Référence (erased, or a name corrected before it was written) whose
     address the journal knows as one person who is on no other row: that person, never a new one."""
@@ -89,7 +95,14 @@ def _known_address(given: Given, r: Referral) -> Referral:
 def _excluded(given: Given, r: Referral, *also: str) -> frozenset[str]:
     facts = given.facts
     kinds = (journey.DECLINED, journey.MISSED)
-    return frozenset([*(s for kind in kinds for s in journey.sessions(facts, kind, r.reference)), *also])
+    superseded = journey.holding(facts, r.reference)[1]
+    return frozenset(
+        [
+            *(s for kind in kinds for s in journey.sessions(facts, kind, r.reference)),
+            *(e.session.partition("#")[0] for e in superseded),
+            *also,
+        ]
+    )
 
 
 def _clear(given: Given, r: Referral, keys: tuple[str, ...] = REQUEUED) -> list[CellPatch]:
@@ -116,7 +129,7 @@ def _close(plan: Plan, given: Given, r: Referral, why: str) -> None:
 
 def _honour(plan: Plan, given: Given, r: Referral, asked: str) -> Candidate | None:
     world = given.world
-    if asked == "Clôturer":
+    if asked == CLOSE:
         _close(plan, given, r, "Clôturé·e par son·sa conseiller·ère")
         return None
     if asked == "Renvoyer":
@@ -131,8 +144,9 @@ def _honour(plan: Plan, given: Given, r: Referral, asked: str) -> Candidate | No
             said = f"{r.status} ({asked_on.lower()} : aucun envoi interrompu à refaire)".lstrip()
             plan.patches.append(rows.patch(world, r, "etat", said))
         return None
-    plan.memory.extend(journey.forgetting(r.reference))
+    invitations = given.facts.of("invitation", r.reference)
+    plan.memory.extend(journey.forgetting(r.reference, [e.key for e in invitations]))
     plan.patches.extend(_clear(given, r, (*REQUEUED, "relance")))
     plan.patches.append(rows.patch(world, r, "etat", f"Réinvitation demandée le {given.now:%d/%m/%Y}"))
-    invited = {e.session.partition("#")[0] for e in given.facts.of("invitation", r.reference)}
+    invited = {e.session.partition("#")[0] for e in invitations}
     return Candidate(r, frozenset(invited | {r.session} - {""}), fresh=True)
