@@ -23,7 +23,6 @@ from automations.jobs.registry import email_kinds
 from automations.jobs.samples import sample
 from automations.journal import Journal, JournalFacts
 from automations.mail import smtp
-from automations.mail.recording import RecordingTransport
 from automations.plan import Problem
 from automations.sheets.base import SheetStore
 from automations.sheets.memory import MemoryStore
@@ -147,7 +146,7 @@ def rehearse(
             [],
             now,
             store=sheets,
-            transport=RecordingTransport(),
+            transport=wiring.stand_in_transport(config),
             journal=journal,
             views=wiring.view_stand_ins(config),
         )

@@ -25,7 +25,6 @@ from automations.errors import AlreadyRunningError, ConfigError, StateError
 from automations.jobs.registry import JOBS, JobSpec, canonical
 from automations.journal import Journal
 from automations.mail.base import Transport
-from automations.mail.recording import RecordingTransport
 from automations.schema import SheetSpec
 from automations.sheets.base import SheetStore
 from automations.sheets.buffered import BufferedStore
@@ -157,7 +156,7 @@ def run(
     """What each job did (or, for a dry run, would do), in the order of the registry.
 
     A dry run reads the real sheets and journal once, then works on copies and records emails in
-    ``transport`` (a ``RecordingTransport`` when none is given); nothing real is written.
+    ``transport`` (``wiring.stand_in_transport`` when none is given); nothing real is written.
     ``views``: each advisor's view by email ([advisor_views]); empty stand-ins for a dry run.
     """
     jobs = select(job_names)
@@ -175,7 +174,7 @@ def run(
             views = wiring.view_stand_ins(config) if dry_run else wiring.view_stores(config, real_store)
         if dry_run:
             real_store = MemoryStore(real_store.read([*needed, *(layout.name for layout in created)]))
-            transport = transport or RecordingTransport(wiring.delivery_proof(config))
+            transport = transport or wiring.stand_in_transport(config)
         book = journal or (Journal.copy_in_memory(journal_path) if dry_run else Journal(journal_path))
         sheets = _Sheets(BufferedStore(real_store, needed, created), specs)
         ledger = Ledger(sheets.buffered, {spec.name: spec.layout() for spec in specs.values()}, book, views)
@@ -248,7 +247,7 @@ def _finish(results: list[Outcome], ledger: Ledger, spec: SheetSpec, journal: Jo
 
 def preview(config: Config, job_name: str, now: datetime, out: Path) -> list[Path]:
     """Write what a job would send now as .eml and .html files; touches no sheet, sends nothing."""
-    recorder = RecordingTransport()
+    recorder = wiring.stand_in_transport(config)
     run(config, [job_name], now, dry_run=True, transport=recorder)
     out.mkdir(parents=True, exist_ok=True)
     written = []

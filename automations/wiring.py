@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
 from email.headerregistry import Address
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from automations.config import Config
 from automations.errors import ConfigError
 from automations.mail.base import Transport
 from automations.mail.outbox import OutboxTransport
+from automations.mail.recording import RecordingTransport
 from automations.mail.render import Renderer
 from automations.schema import SheetSpec
 from automations.settings import Settings
@@ -128,12 +128,12 @@ def make_transport(config: Config) -> Transport:
     return OutboxTransport(config.mail.outbox)
 
 
-def delivery_proof(config: Config) -> Callable[[str], bool | None]:
-    """What the configured transport can tell of an email handed over, without connecting: a dry
-    run asks it as the real run will."""
+def stand_in_transport(config: Config) -> RecordingTransport:
+    """A dry run's transport: records, sends nothing, and tells of an email a stopped run left
+    "pending" what the configured transport will tell the real run (without connecting to it)."""
     if config.mail.transport == "smtp":
-        return lambda key: None
-    return OutboxTransport(config.mail.outbox).delivered
+        return RecordingTransport()
+    return RecordingTransport(OutboxTransport(config.mail.outbox).delivered)
 
 
 def bundled_templates() -> Path:

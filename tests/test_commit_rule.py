@@ -128,7 +128,10 @@ def test_an_outbox_email_whose_run_died_before_its_sent_record_is_known_by_its_f
     with pytest.raises(Killed):
         project.run(transport=dying)
     assert len(dying.taken) == 2
-    project.run(now=NOW + timedelta(minutes=15))
+    rehearsed = project.run(dry_run=True, now=NOW + timedelta(minutes=15))
+    done = project.run(now=NOW + timedelta(minutes=15))
+    sent = [[order.key for outcome in run for order in outcome.sent] for run in (rehearsed, done)]
+    assert sent[0] == sent[1] and len(sent[1]) == 1, "the dry run tells the outbox's files as the run does"
     assert sorted(kinds(project)) == [("invitation", f"personne{n:02d}@exemple.fr") for n in range(3)]
     assert [row["État"][:9] for row in project.rows()] == ["Invité·e "] * 3
     journal = Journal(project.root / "state" / "journal.sqlite3")
