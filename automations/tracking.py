@@ -74,10 +74,6 @@ class FollowUp:
     """The staff columns as text, to notice when someone changed them."""
     problems: tuple[str, ...] = ()
 
-    @property
-    def full_name(self) -> str:
-        return f"{self.row.text('prenom')} {self.row.text('nom')}".strip()
-
 
 def followup(table: Table, row: Row) -> FollowUp:
     c = Collector(table, row)

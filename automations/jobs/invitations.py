@@ -138,16 +138,11 @@ def recovered(plan: Plan, given: Given, taken: Seats, candidate: Candidate) -> b
     r = candidate.referral
     history = [e for e in journey.holding(given.facts, r.reference)[0] if e.status in (SENT, PENDING)]
     latest = None if candidate.fresh or not history else history[-1]
-    offered = latest and given.world.by_reference.get(_session_of(latest))
+    offered = latest and given.world.by_reference.get(journey.invited_to(latest))
     if offered and not offered.cancelled and offered.reference not in candidate.excluded:
         recover(plan, given, taken, r, latest)
         return True
     return False
-
-
-def _session_of(entry: Entry) -> str:
-    """An invitation's key names its session, and « #n » when it is not the first to that session."""
-    return entry.session.partition("#")[0]
 
 
 def place(plan: Plan, given: Given, taken: Seats, pacing: Pacing, candidate: Candidate) -> None:
@@ -187,7 +182,7 @@ def recover(plan: Plan, given: Given, taken: Seats, r: Referral, entry: Entry) -
 
     A person whose invitation may or may not have left keeps the seat, unless they said Non.
     """
-    s = given.world.by_reference[_session_of(entry)]
+    s = given.world.by_reference[journey.invited_to(entry)]
     if r.answer is not False:
         taken[s.reference] += 1
     if entry.status == PENDING:

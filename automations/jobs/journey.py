@@ -44,6 +44,11 @@ def forgetting(person: str, invitations: Iterable[str]) -> list[Memo]:
     return [(DECLINED, person, "[]"), (MISSED, person, "[]"), (CLOSED, person, ""), superseded]
 
 
+def invited_to(entry: Entry) -> str:
+    """An invitation's key names its session, and « #n » when it is not the first to that session."""
+    return entry.session.partition("#")[0]
+
+
 def holding(facts: JournalFacts, person: str) -> tuple[list[Entry], list[Entry]]:
     """The person's invitations: (those that hold, those an advisor's « Réinviter » superseded)."""
     superseded = set(json.loads(facts.recalled(SUPERSEDED, person) or "[]"))

@@ -99,7 +99,7 @@ def _excluded(given: Given, r: Referral, *also: str) -> frozenset[str]:
     return frozenset(
         [
             *(s for kind in kinds for s in journey.sessions(facts, kind, r.reference)),
-            *(e.session.partition("#")[0] for e in superseded),
+            *map(journey.invited_to, superseded),
             *also,
         ]
     )
@@ -148,5 +148,5 @@ def _honour(plan: Plan, given: Given, r: Referral, asked: str) -> Candidate | No
     plan.memory.extend(journey.forgetting(r.reference, [e.key for e in invitations]))
     plan.patches.extend(_clear(given, r, (*REQUEUED, "relance")))
     plan.patches.append(rows.patch(world, r, "etat", f"Réinvitation demandée le {given.now:%d/%m/%Y}"))
-    invited = {e.session.partition("#")[0] for e in invitations}
+    invited = set(map(journey.invited_to, invitations))
     return Candidate(r, frozenset(invited | {r.session} - {""}), fresh=True)

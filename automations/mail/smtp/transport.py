@@ -60,10 +60,6 @@ class SmtpTransport:
     idempotent = False
     """A message handed over twice is delivered twice: "pending" must be durable first."""
 
-    def delivered(self, key: str) -> None:
-        """A server keeps no trace to ask: an email left "pending" stays « À vérifier »."""
-        return None
-
     def __init__(
         self,
         config: SmtpConfig,
@@ -104,6 +100,10 @@ class SmtpTransport:
     ) -> None:
         self._open = False
         self._disconnect(polite=True)
+
+    def delivered(self, key: str) -> None:
+        """A server keeps no trace to ask: an email left "pending" stays « À vérifier »."""
+        return None
 
     def send(self, message: Letter | EmailMessage) -> str:
         """Deliver one message (a ``Letter``, or an ``EmailMessage`` for probes and tests); return
