@@ -25,8 +25,19 @@ def presence_reference(person: str, session_reference: str) -> str:
     return f"{person}{SEPARATOR}{session_reference}"
 
 
+class StaffRow:
+    """A row of « Présences » or « Suivi », named as staff typed it (a row they added has no
+    Référence yet, so its name is what the cooperative's emails call it)."""
+
+    row: Row
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.row.text('prenom')} {self.row.text('nom')}".strip()
+
+
 @dataclass(frozen=True)
-class Presence:
+class Presence(StaffRow):
     row: Row
     reference: str
     """Empty on a row staff added by hand: Passerelle matches it to a person, or reports it."""
@@ -34,10 +45,6 @@ class Presence:
     session: str
     presence: str | None
     problems: tuple[str, ...] = ()
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.row.text('prenom')} {self.row.text('nom')}".strip()
 
 
 def presence(table: Table, row: Row) -> Presence:
@@ -55,7 +62,7 @@ def presence(table: Table, row: Row) -> Presence:
 
 
 @dataclass(frozen=True)
-class FollowUp:
+class FollowUp(StaffRow):
     """A row of « Suivi »: what the cooperative's staff keep of one person's journey."""
 
     row: Row
